@@ -85,6 +85,8 @@ class DataOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if not self.dataroot:
+            raise DatasetError("--dataroot is required: the folder that holds the images")
         for option, value, allowed in (
             ("--dataset_mode", self.dataset_mode, DATASET_MODES),
             ("--direction", self.direction, DIRECTIONS),
