@@ -226,6 +226,8 @@ class TrainOptions(BaseOptions):
 class TestOptions(BaseOptions):
     """Test options (the reference's ``TestOptions`` and ``TestModel``)."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     results_dir: str = option("./results/", "results are saved here")
     aspect_ratio: float = option(1.0, "aspect ratio of result images", type=non_negative_float)
     phase: str = option("test", "train, val, test, ...")

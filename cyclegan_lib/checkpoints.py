@@ -1,0 +1,124 @@
+"""Checkpoint files: the reference's per-network ``.pth`` files and one full training state.
+
+Two kinds of file live in ``checkpoints/<name>/``:
+
+* ``<label>_net_<X>.pth`` (``latest_net_G_A.pth``, ``5_net_D_B.pth`` ...): a plain CPU
+  ``state_dict`` per network, named and laid out like the reference's ``save_networks``, so
+  its code (and ours) can load them.
+* ``latest_state.pt``: everything an *exact* resume needs (networks, optimizers, schedulers,
+  image pools, the position in the run and every random number generator). The reference
+  saves only the networks, so its ``--continue_train`` restarts Adam from zero.
+
+Every file is written to a temporary name in the same folder and renamed with
+``os.replace``: a crash (even ``kill -9``) leaves either the old file or the new one, never half.
+Every load is ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+STATE_FILE = "latest_state.pt"
+STATE_FORMAT = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing or does not fit; the message names the file."""
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file next to ``path``, flush it to disk, then rename it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(obj, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def network_file(folder: Path, label: str, net_name: str) -> Path:
+    """The reference's file name: ``<folder>/<label>_net_<net_name>.pth``."""
+    return Path(folder) / f"{label}_net_{net_name}.pth"
+
+
+def save_networks(nets: Mapping[str, nn.Module], folder: Path, label: str) -> list[Path]:
+    """Save each network's ``state_dict`` on the CPU as ``<label>_net_<name>.pth``."""
+    paths = []
+    for name, net in nets.items():
+        state = {key: value.detach().cpu() for key, value in net.state_dict().items()}
+        path = network_file(folder, label, name)
+        atomic_save(state, path)
+        paths.append(path)
+    return paths
+
+
+def load_file(path: Path, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load`` with ``weights_only=True``; a missing or broken file is a :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # pickle, zip or unpickling-policy errors all mean "not loadable"
+        raise CheckpointError(f"checkpoint {path} cannot be read: {error}") from None
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """The state of every global generator: Python, NumPy, torch CPU and all CUDA devices.
+
+    NumPy's key array is stored as a tensor so that ``weights_only`` loading accepts it.
+    """
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng_state(state: Mapping[str, Any]) -> None:
+    """Undo :func:`capture_rng_state`: every global generator continues where it was."""
+    random.setstate(_as_tuples(state["python"]))
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+
+
+def _as_tuples(value: Any) -> Any:
+    """``random.setstate`` wants tuples; a round trip through ``torch.save`` may give lists."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def save_training_state(path: Path, **state: Any) -> None:
+    """Write the full training state (with the RNG states captured now) atomically."""
+    atomic_save({"format": STATE_FORMAT, "rng": capture_rng_state(), **state}, path)
+
+
+def load_training_state(path: Path) -> dict[str, Any]:
+    """Read a file written by :func:`save_training_state`.
+
+    Raises:
+        CheckpointError: no such file, not readable, or not a training state.
+    """
+    state = load_file(path)
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path} is not a training state written by cyclegan train")
+    return state
