@@ -1,0 +1,488 @@
+"""CycleGAN and pix2pix training steps, as the reference's ``cycle_gan_model.py`` / ``pix2pix_model.py``.
+
+A model owns its networks, optimizers and image pools; one call of
+:meth:`optimize_parameters` is one training iteration and returns the losses
+under the reference's names, as plain floats (so the trainer can log them and
+stop on NaN/inf). Everything a resume needs is in :meth:`state_dict`.
+
+Differences from the reference, on purpose:
+
+* ``gan_mode="wgangp"`` adds the gradient penalty (Gulrajani 2017, eq. 3) to
+  D's loss; the reference defines the penalty but never calls it;
+* the pools and the penalty draw from generators derived from the run's seed
+  (the reference uses unseeded ``random``), and are saved for an exact resume;
+* optional mixed precision and channels-last memory layout, on CUDA only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from cyclegan_lib.env import autocast
+from cyclegan_lib.losses import GANLoss, gradient_penalty, l1_loss
+from cyclegan_lib.networks import define_D, define_G
+from cyclegan_lib.pool import ImagePool
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What a model needs, with the reference's option names and CycleGAN's defaults.
+
+    Use :meth:`pix2pix` for pix2pix's defaults and :meth:`from_options` to take the
+    values from parsed command-line options (fields with the same names).
+    """
+
+    model: str = "cycle_gan"
+    is_train: bool = True
+    input_nc: int = 3
+    output_nc: int = 3
+    ngf: int = 64
+    ndf: int = 64
+    netG: str = "resnet_9blocks"
+    netD: str = "basic"
+    n_layers_D: int = 3
+    norm: str = "instance"
+    init_type: str = "normal"
+    init_gain: float = 0.02
+    no_dropout: bool = True
+    direction: str = "AtoB"
+    gan_mode: str = "lsgan"
+    lr: float = 0.0002
+    beta1: float = 0.5
+    pool_size: int = 50
+    lambda_A: float = 10.0
+    lambda_B: float = 10.0
+    lambda_identity: float = 0.5
+    lambda_L1: float = 100.0
+    lambda_gp: float = 10.0
+    model_suffix: str = ""
+    amp: bool = False
+    channels_last: bool = True
+
+    @classmethod
+    def pix2pix(cls, **overrides: Any) -> ModelConfig:
+        """pix2pix's defaults: U-Net 256, batch norm, dropout, vanilla GAN loss, no pool."""
+        defaults = dict(
+            model="pix2pix",
+            netG="unet_256",
+            norm="batch",
+            no_dropout=False,
+            gan_mode="vanilla",
+            pool_size=0,
+        )
+        return cls(**{**defaults, **overrides})
+
+    @classmethod
+    def from_options(cls, options: Any, **overrides: Any) -> ModelConfig:
+        """Take every field from an options object that has it (``TrainOptions``/``TestOptions``)."""
+        values = {
+            spec.name: getattr(options, spec.name)
+            for spec in dataclasses.fields(cls)
+            if hasattr(options, spec.name)
+        }
+        return cls(**{**values, **overrides})
+
+
+def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
+    """Freeze (False) or unfreeze discriminators, as the reference does during G's update."""
+    for net in nets:
+        for parameter in net.parameters():
+            parameter.requires_grad_(flag)
+
+
+def child_generator(parent: torch.Generator | None) -> torch.Generator:
+    """A new CPU generator seeded from ``parent`` (or torch's global RNG)."""
+    seed = int(torch.randint(2**62, (1,), generator=parent).item())
+    return torch.Generator().manual_seed(seed)
+
+
+class BaseModel:
+    """Shared machinery: devices, optimizers, mixed precision, modes and state."""
+
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.on_cuda = self.device.type == "cuda"
+        self.use_amp = config.amp and self.on_cuda
+        self.memory_format = (
+            torch.channels_last
+            if config.channels_last and self.on_cuda
+            else torch.contiguous_format
+        )
+        self.seed_source = generator
+        self.image_paths: list[str] = []
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.scalers: dict[str, torch.amp.GradScaler] = {}
+        self.pools: dict[str, ImagePool] = {}
+
+    def _prepare(self, net: nn.Module) -> nn.Module:
+        return net.to(self.device, memory_format=self.memory_format)
+
+    def _to_device(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.device, memory_format=self.memory_format)
+
+    def _add_optimizer(self, name: str, nets: list[nn.Module]) -> None:
+        """Adam(lr, betas=(beta1, 0.999)) over ``nets``, plus a grad scaler for fp16 autocast."""
+        parameters = itertools.chain(*(net.parameters() for net in nets))
+        betas = (self.config.beta1, 0.999)
+        self.optimizers[name] = torch.optim.Adam(parameters, lr=self.config.lr, betas=betas)
+        needs_scaler = self.use_amp and not torch.cuda.is_bf16_supported()
+        self.scalers[name] = torch.amp.GradScaler("cuda", enabled=needs_scaler)
+
+    def _step(self, name: str, loss: torch.Tensor) -> None:
+        """zero_grad, backward (scaled for fp16), step: one update of one optimizer."""
+        optimizer, scaler = self.optimizers[name], self.scalers[name]
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def autocast(self):
+        """bf16/fp16 autocast when ``amp`` is on and we are on CUDA, else nothing."""
+        return autocast(self.device, self.use_amp)
+
+    def _penalty(self, netD: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The WGAN-GP gradient penalty in ``wgangp`` mode (added to D's loss), else 0."""
+        if self.config.gan_mode != "wgangp":
+            return torch.zeros((), device=self.device)
+        return gradient_penalty(
+            netD, real, fake, self.config.lambda_gp, generator=self.penalty_generator
+        )
+
+    def _setup_training(self) -> None:
+        self.criterion = GANLoss(self.config.gan_mode).to(self.device)
+        self.penalty_generator = child_generator(self.seed_source)
+
+    def networks(self) -> dict[str, nn.Module]:
+        """Name -> network, e.g. ``{'G_A': netG_A, ...}``; files are ``<epoch>_net_<name>.pth``."""
+        raise NotImplementedError
+
+    def train(self) -> None:
+        """Training mode: dropout on, batch norm uses batch statistics."""
+        for net in self.networks().values():
+            net.train()
+
+    def eval(self) -> None:
+        """Evaluation mode (the reference's ``--eval``): dropout off, running statistics."""
+        for net in self.networks().values():
+            net.eval()
+
+    def test(self) -> dict[str, torch.Tensor]:
+        """Inference without gradients; returns :meth:`visuals`."""
+        with torch.no_grad(), self.autocast():
+            self.forward()
+        return self.visuals()
+
+    def forward(self) -> None:
+        raise NotImplementedError
+
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """The current images by the reference's visual names (fp32, detached)."""
+        names = [name for name in self.visual_names() if hasattr(self, name)]
+        return {name: getattr(self, name).detach().float() for name in names}
+
+    def visual_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _losses(self) -> dict[str, float]:
+        """The current losses as floats, fetched from the device in one transfer."""
+        values = torch.stack(
+            [getattr(self, f"loss_{name}").detach().float() for name in self.loss_names]
+        )
+        return dict(zip(self.loss_names, values.tolist(), strict=True))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, optimizers, grad scalers, pools and the penalty's RNG (for a full checkpoint)."""
+        state: dict[str, Any] = {
+            "networks": {name: net.state_dict() for name, net in self.networks().items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
+            "pools": {name: pool.state_dict() for name, pool in self.pools.items()},
+        }
+        if self.config.is_train:
+            state["penalty_generator"] = self.penalty_generator.get_state()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` exactly (strict network loads)."""
+        for name, net in self.networks().items():
+            net.load_state_dict(state["networks"][name])
+        for group in ("optimizers", "scalers", "pools"):
+            for name, item in getattr(self, group).items():
+                item.load_state_dict(state[group][name])
+        if self.config.is_train:
+            self.penalty_generator.set_state(state["penalty_generator"])
+
+
+class CycleGANModel(BaseModel):
+    """CycleGAN (Zhu et al. 2017): G_A: A->B, G_B: B->A, D_A judges B, D_B judges A.
+
+    Paper names: G = G_A, F = G_B, D_Y = D_A, D_X = D_B.
+    """
+
+    loss_names = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(config, device, generator)
+        c = config
+        if c.is_train and c.lambda_identity > 0 and c.input_nc != c.output_nc:
+            raise ValueError(
+                f"--lambda_identity {c.lambda_identity} needs --input_nc == --output_nc "
+                f"(got {c.input_nc} and {c.output_nc}); use --lambda_identity 0"
+            )
+        dropout = not c.no_dropout
+        g_args = (c.ngf, c.netG, c.norm, dropout, c.init_type, c.init_gain)
+        self.netG_A = self._prepare(define_G(c.input_nc, c.output_nc, *g_args))
+        self.netG_B = self._prepare(define_G(c.output_nc, c.input_nc, *g_args))
+        if not c.is_train:
+            return
+        d_args = (c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)
+        self.netD_A = self._prepare(define_D(c.output_nc, *d_args))
+        self.netD_B = self._prepare(define_D(c.input_nc, *d_args))
+        self._setup_training()
+        self.pools = {
+            "fake_A": ImagePool(c.pool_size, child_generator(generator)),
+            "fake_B": ImagePool(c.pool_size, child_generator(generator)),
+        }
+        self._add_optimizer("G", [self.netG_A, self.netG_B])
+        self._add_optimizer("D", [self.netD_A, self.netD_B])
+
+    def networks(self) -> dict[str, nn.Module]:
+        nets = {"G_A": self.netG_A, "G_B": self.netG_B}
+        if self.config.is_train:
+            nets.update(D_A=self.netD_A, D_B=self.netD_B)
+        return nets
+
+    def visual_names(self) -> list[str]:
+        with_identity = self.config.is_train and self.config.lambda_identity > 0
+        side_a = ["real_A", "fake_B", "rec_A"] + (["idt_B"] if with_identity else [])
+        side_b = ["real_B", "fake_A", "rec_B"] + (["idt_A"] if with_identity else [])
+        return side_a + side_b
+
+    def set_input(self, batch: dict[str, Any]) -> None:
+        """Take a batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``direction=BtoA`` swaps the sides."""
+        a, b = ("A", "B") if self.config.direction == "AtoB" else ("B", "A")
+        self.real_A = self._to_device(batch[a])
+        self.real_B = self._to_device(batch[b])
+        self.image_paths = batch[f"{a}_paths"]
+
+    def forward(self) -> None:
+        """fake_B = G_A(A), rec_A = G_B(fake_B); fake_A = G_B(B), rec_B = G_A(fake_A)."""
+        self.fake_B = self.netG_A(self.real_A)
+        self.rec_A = self.netG_B(self.fake_B)
+        self.fake_A = self.netG_B(self.real_B)
+        self.rec_B = self.netG_A(self.fake_A)
+
+    def _d_loss(self, netD: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """0.5 * (loss on real + loss on pooled fake), which slows D relative to G."""
+        fake = fake.detach()
+        loss = 0.5 * (self.criterion(netD(real), True) + self.criterion(netD(fake), False))
+        return loss + self._penalty(netD, real, fake)
+
+    def _generator_loss(self) -> torch.Tensor:
+        """Zhu 2017 eq. 3 for G_A and G_B with identity terms (Sec. 5.2), D frozen."""
+        c = self.config
+        if c.lambda_identity > 0:
+            self.idt_A = self.netG_A(self.real_B)  # G_A should leave B images unchanged
+            self.idt_B = self.netG_B(self.real_A)
+            self.loss_idt_A = l1_loss(self.idt_A, self.real_B) * c.lambda_B * c.lambda_identity
+            self.loss_idt_B = l1_loss(self.idt_B, self.real_A) * c.lambda_A * c.lambda_identity
+        else:
+            self.loss_idt_A = self.loss_idt_B = torch.zeros((), device=self.device)
+        self.loss_G_A = self.criterion(self.netD_A(self.fake_B), True)
+        self.loss_G_B = self.criterion(self.netD_B(self.fake_A), True)
+        self.loss_cycle_A = l1_loss(self.rec_A, self.real_A) * c.lambda_A
+        self.loss_cycle_B = l1_loss(self.rec_B, self.real_B) * c.lambda_B
+        return (
+            self.loss_G_A
+            + self.loss_G_B
+            + self.loss_cycle_A
+            + self.loss_cycle_B
+            + self.loss_idt_A
+            + self.loss_idt_B
+        )
+
+    def optimize_parameters(self) -> dict[str, float]:
+        """One iteration: G_A and G_B with D frozen, then D_A and D_B on pool samples."""
+        discriminators = [self.netD_A, self.netD_B]
+        with self.autocast():
+            self.forward()
+            set_requires_grad(discriminators, False)
+            loss_G = self._generator_loss()
+        self._step("G", loss_G)
+        set_requires_grad(discriminators, True)
+        with self.autocast():
+            fake_B = self.pools["fake_B"].query(self.fake_B)
+            self.loss_D_A = self._d_loss(self.netD_A, self.real_B, fake_B)
+            fake_A = self.pools["fake_A"].query(self.fake_A)
+            self.loss_D_B = self._d_loss(self.netD_B, self.real_A, fake_A)
+        self._step("D", self.loss_D_A + self.loss_D_B)
+        return self._losses()
+
+
+class Pix2PixModel(BaseModel):
+    """pix2pix (Isola et al. 2017): a U-Net G and a conditional PatchGAN D on (A, B) pairs.
+
+    With ``pool_size > 0`` D sees pooled fake *pairs* (as the reference's older
+    versions did); the default 0 uses the newest fakes only.
+    """
+
+    loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(config, device, generator)
+        c = config
+        dropout = not c.no_dropout
+        self.netG = self._prepare(
+            define_G(
+                c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, dropout, c.init_type, c.init_gain
+            )
+        )
+        if not c.is_train:
+            return
+        self.netD = self._prepare(
+            define_D(
+                c.input_nc + c.output_nc,
+                c.ndf,
+                c.netD,
+                c.n_layers_D,
+                c.norm,
+                c.init_type,
+                c.init_gain,
+            )
+        )
+        self._setup_training()
+        self.pools = {"fake_AB": ImagePool(c.pool_size, child_generator(generator))}
+        self._add_optimizer("G", [self.netG])
+        self._add_optimizer("D", [self.netD])
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"G": self.netG, "D": self.netD} if self.config.is_train else {"G": self.netG}
+
+    def visual_names(self) -> list[str]:
+        return ["real_A", "fake_B", "real_B"]
+
+    def set_input(self, batch: dict[str, Any]) -> None:
+        """Take an aligned batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``BtoA`` swaps the sides."""
+        a, b = ("A", "B") if self.config.direction == "AtoB" else ("B", "A")
+        self.real_A = self._to_device(batch[a])
+        self.real_B = self._to_device(batch[b])
+        self.image_paths = batch[f"{a}_paths"]
+
+    def forward(self) -> None:
+        self.fake_B = self.netG(self.real_A)
+
+    def _discriminator_loss(self) -> torch.Tensor:
+        """D on (A, G(A)) -> fake and (A, B) -> real (Isola 2017, eq. 1), halved."""
+        fake_AB = self.pools["fake_AB"].query(torch.cat([self.real_A, self.fake_B], 1)).detach()
+        real_AB = torch.cat([self.real_A, self.real_B], 1)
+        self.loss_D_fake = self.criterion(self.netD(fake_AB), False)
+        self.loss_D_real = self.criterion(self.netD(real_AB), True)
+        loss = 0.5 * (self.loss_D_fake + self.loss_D_real)
+        return loss + self._penalty(self.netD, real_AB, fake_AB)
+
+    def _generator_loss(self) -> torch.Tensor:
+        """G fools D on (A, G(A)) and stays close to B: L_cGAN + λ·L1 (Isola 2017, eq. 4)."""
+        self.loss_G_GAN = self.criterion(self.netD(torch.cat([self.real_A, self.fake_B], 1)), True)
+        self.loss_G_L1 = l1_loss(self.fake_B, self.real_B) * self.config.lambda_L1
+        return self.loss_G_GAN + self.loss_G_L1
+
+    def optimize_parameters(self) -> dict[str, float]:
+        """One iteration: D first, then G with D frozen (the reference's order)."""
+        with self.autocast():
+            self.forward()
+            loss_D = self._discriminator_loss()
+        self._step("D", loss_D)
+        set_requires_grad([self.netD], False)
+        with self.autocast():
+            loss_G = self._generator_loss()
+        self._step("G", loss_G)
+        set_requires_grad([self.netD], True)
+        return self._losses()
+
+
+class TestModel(BaseModel):
+    """One generator for inference (the reference's ``--model test``): ``fake = G(real)``.
+
+    Its network is named ``G<model_suffix>``, so files are ``latest_net_G.pth`` by
+    default or e.g. ``latest_net_G_A.pth`` with ``model_suffix="_A"``.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        if config.is_train:
+            raise ValueError("--model test is for testing only (use cycle_gan or pix2pix)")
+        super().__init__(config, device, generator)
+        c = config
+        self.netG = self._prepare(
+            define_G(
+                c.input_nc,
+                c.output_nc,
+                c.ngf,
+                c.netG,
+                c.norm,
+                not c.no_dropout,
+                c.init_type,
+                c.init_gain,
+            )
+        )
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {f"G{self.config.model_suffix}": self.netG}
+
+    def visual_names(self) -> list[str]:
+        return ["real", "fake"]
+
+    def set_input(self, batch: dict[str, Any]) -> None:
+        """Take a single-domain batch ``{'A', 'A_paths'}``."""
+        self.real = self._to_device(batch["A"])
+        self.image_paths = batch["A_paths"]
+
+    def forward(self) -> None:
+        self.fake = self.netG(self.real)
+
+
+MODELS: dict[str, type[BaseModel]] = {
+    "cycle_gan": CycleGANModel,
+    "pix2pix": Pix2PixModel,
+    "test": TestModel,
+}
+
+
+def create_model(
+    config: ModelConfig,
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
+) -> BaseModel:
+    """Build the model named by ``config.model`` (cycle_gan, pix2pix or test)."""
+    if config.model not in MODELS:
+        raise ValueError(f"--model {config.model!r} is not one of {', '.join(MODELS)}")
+    return MODELS[config.model](config, device, generator)

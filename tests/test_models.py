@@ -1,0 +1,235 @@
+"""CycleGAN / pix2pix steps against losses recomputed by hand, update order, state, config."""
+
+import copy
+import io
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cyclegan_lib import models
+from cyclegan_lib.losses import gradient_penalty
+from cyclegan_lib.models import CycleGANModel, ModelConfig, Pix2PixModel, create_model
+from cyclegan_lib.options import parse_test_options, parse_train_options
+
+SMALL = dict(ngf=4, ndf=4, netG="resnet_1blocks", netD="n_layers", n_layers_D=2)
+
+
+def batch(channels_a: int = 3, channels_b: int = 3, size: int = 16, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "A": torch.rand(2, channels_a, size, size, generator=g) * 2 - 1,
+        "B": torch.rand(2, channels_b, size, size, generator=g) * 2 - 1,
+        "A_paths": ["a0.png", "a1.png"],
+        "B_paths": ["b0.png", "b1.png"],
+    }
+
+
+def cyclegan(seed: int = 0, **overrides) -> CycleGANModel:
+    torch.manual_seed(seed)
+    config = ModelConfig(**{**SMALL, **overrides})
+    return CycleGANModel(config, "cpu", torch.Generator().manual_seed(seed))
+
+
+def record_frozen(net: torch.nn.Module, log: list) -> None:
+    """Append, at every forward call of ``net``, whether its parameters were frozen."""
+    net.register_forward_pre_hook(
+        lambda module, args: log.append(not next(module.parameters()).requires_grad)
+    )
+
+
+def test_cyclegan_losses_match_hand_computation():
+    model = cyclegan()
+    data = batch()
+    G_A, G_B = copy.deepcopy(model.netG_A), copy.deepcopy(model.netG_B)
+    D_A, D_B = copy.deepcopy(model.netD_A), copy.deepcopy(model.netD_B)
+    A, B = data["A"], data["B"]
+    with torch.no_grad():
+        fake_B, fake_A = G_A(A), G_B(B)
+        expected = {
+            "G_A": F.mse_loss(D_A(fake_B), torch.ones(2, 1, 2, 2)),
+            "G_B": F.mse_loss(D_B(fake_A), torch.ones(2, 1, 2, 2)),
+            "cycle_A": 10 * F.l1_loss(G_B(fake_B), A),
+            "cycle_B": 10 * F.l1_loss(G_A(fake_A), B),
+            "idt_A": 10 * 0.5 * F.l1_loss(G_A(B), B),
+            "idt_B": 10 * 0.5 * F.l1_loss(G_B(A), A),
+            # D after G's step, on the fakes made before it (the pool is still filling)
+            "D_A": 0.5 * (D_A(B).sub(1).pow(2).mean() + D_A(fake_B).pow(2).mean()),
+            "D_B": 0.5 * (D_B(A).sub(1).pow(2).mean() + D_B(fake_A).pow(2).mean()),
+        }
+    model.set_input(data)
+    losses = model.optimize_parameters()
+    assert list(losses) == ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
+    for name, value in expected.items():
+        assert losses[name] == pytest.approx(value.item(), rel=1e-5), name
+    assert all(isinstance(v, float) for v in losses.values())
+
+
+def test_cyclegan_updates_generators_with_frozen_discriminators_first():
+    model = cyclegan()
+    calls: list[bool] = []
+    record_frozen(model.netD_A, calls)
+    before = {name: copy.deepcopy(net.state_dict()) for name, net in model.networks().items()}
+    model.set_input(batch())
+    model.optimize_parameters()
+    assert calls == [True, False, False]  # G step (frozen), then D on real and on fake
+    for name, net in model.networks().items():
+        changed = any(not torch.equal(before[name][k], v) for k, v in net.state_dict().items())
+        assert changed, name
+    assert all(p.requires_grad for p in model.netD_A.parameters())
+
+
+def test_adam_settings_follow_reference():
+    model = cyclegan(lr=0.001, beta1=0.3)
+    for optimizer in model.optimizers.values():
+        assert isinstance(optimizer, torch.optim.Adam)
+        assert optimizer.param_groups[0]["betas"] == (0.3, 0.999)
+        assert optimizer.param_groups[0]["lr"] == 0.001
+    n_g = sum(p.numel() for p in model.optimizers["G"].param_groups[0]["params"])
+    assert n_g == sum(p.numel() for net in (model.netG_A, model.netG_B) for p in net.parameters())
+
+
+def test_direction_b_to_a_swaps_sides():
+    model = cyclegan(direction="BtoA")
+    data = batch()
+    model.set_input(data)
+    assert torch.equal(model.real_A, data["B"]) and torch.equal(model.real_B, data["A"])
+    assert model.image_paths == data["B_paths"]
+
+
+def test_identity_needs_equal_channels():
+    with pytest.raises(ValueError, match="--lambda_identity"):
+        cyclegan(input_nc=1, output_nc=3)
+    model = cyclegan(input_nc=1, output_nc=3, lambda_identity=0.0)
+    model.set_input(batch(channels_a=1))
+    losses = model.optimize_parameters()
+    assert losses["idt_A"] == 0.0 and "idt_A" not in model.visuals()
+    assert model.visuals()["fake_B"].shape == (2, 3, 16, 16)
+
+
+def test_wgangp_adds_the_gradient_penalty_to_d():
+    model = cyclegan(gan_mode="wgangp", pool_size=0)
+    data = batch()
+    G_A, D_A = copy.deepcopy(model.netG_A), copy.deepcopy(model.netD_A)
+    penalty_rng = torch.Generator()
+    penalty_rng.set_state(model.penalty_generator.get_state())
+    fake_B = G_A(data["A"]).detach()
+    critic = 0.5 * (-D_A(data["B"]).mean() + D_A(fake_B).mean())
+    penalty = gradient_penalty(D_A, data["B"], fake_B, 10.0, generator=penalty_rng)
+    assert penalty.item() > 0
+    model.set_input(data)
+    losses = model.optimize_parameters()
+    assert losses["D_A"] == pytest.approx((critic + penalty).item(), rel=1e-5)
+
+
+def test_pix2pix_defaults_and_step_order():
+    config = ModelConfig.pix2pix(netG="unet_32", ngf=4, ndf=4)
+    assert (config.norm, config.gan_mode, config.pool_size, config.no_dropout) == (
+        "batch",
+        "vanilla",
+        0,
+        False,
+    )
+    torch.manual_seed(0)
+    model = Pix2PixModel(config, "cpu", torch.Generator().manual_seed(0))
+    data = batch(size=32)
+    G, D = copy.deepcopy(model.netG), copy.deepcopy(model.netD)
+    calls: list[bool] = []
+    record_frozen(model.netD, calls)
+    model.set_input(data)
+    torch.manual_seed(1)  # dropout noise
+    losses = model.optimize_parameters()
+    assert list(losses) == ["G_GAN", "G_L1", "D_real", "D_fake"]
+    assert calls == [False, False, True]  # D on fake and real pairs first, then G with D frozen
+    fake_B = model.fake_B.detach()
+    real_AB = torch.cat([data["A"], data["B"]], 1)
+    fake_AB = torch.cat([data["A"], fake_B], 1)
+    with torch.no_grad():
+        D.train()
+        ones = torch.ones(2, 1, 2, 2)
+        assert losses["D_real"] == pytest.approx(
+            F.binary_cross_entropy_with_logits(D(real_AB), ones).item(), rel=1e-5
+        )
+        assert losses["G_L1"] == pytest.approx(100 * F.l1_loss(fake_B, data["B"]).item(), rel=1e-5)
+        # G is judged by the D that was just updated
+        updated = model.netD(fake_AB)
+    assert losses["G_GAN"] == pytest.approx(
+        F.binary_cross_entropy_with_logits(updated, ones).item(), rel=1e-4
+    )
+    assert not torch.equal(G.model.model[0].weight, model.netG.model.model[0].weight)
+
+
+def test_state_dict_round_trip_continues_identically():
+    data = batch()
+    straight = cyclegan(seed=3, pool_size=2)
+    for _ in range(3):
+        straight.set_input(data)
+        straight.optimize_parameters()
+    straight.set_input(data)
+    expected = straight.optimize_parameters()
+
+    first = cyclegan(seed=3, pool_size=2)
+    for _ in range(3):
+        first.set_input(data)
+        first.optimize_parameters()
+    buffer = io.BytesIO()
+    torch.save(first.state_dict(), buffer)
+    buffer.seek(0)
+    resumed = cyclegan(seed=99, pool_size=2)
+    resumed.load_state_dict(torch.load(buffer, weights_only=True))
+    resumed.set_input(data)
+    assert resumed.optimize_parameters() == expected
+    for (name, a), b in zip(straight.networks().items(), resumed.networks().values(), strict=True):
+        for key, value in a.state_dict().items():
+            assert torch.equal(value, b.state_dict()[key]), (name, key)
+
+
+def test_nan_input_shows_in_losses():
+    model = cyclegan()
+    data = batch()
+    data["A"][0, 0, 0, 0] = math.nan
+    model.set_input(data)
+    losses = model.optimize_parameters()
+    assert not all(math.isfinite(v) for v in losses.values())
+
+
+def test_inference_models_and_modes():
+    torch.manual_seed(0)
+    config = ModelConfig(model="test", is_train=False, netG="unet_32", ngf=4, norm="batch",
+                         no_dropout=False, model_suffix="_A")  # fmt: skip
+    model = create_model(config)
+    assert isinstance(model, models.TestModel) and list(model.networks()) == ["G_A"]
+    model.eval()
+    assert not model.netG.training
+    model.set_input({"A": torch.zeros(1, 3, 32, 32), "A_paths": ["x.png"]})
+    visuals = model.test()
+    assert list(visuals) == ["real", "fake"] and not visuals["fake"].requires_grad
+    assert torch.equal(model.test()["fake"], visuals["fake"])  # eval: dropout off
+
+    cycle = create_model(ModelConfig(is_train=False, **SMALL))
+    assert list(cycle.networks()) == ["G_A", "G_B"]
+    cycle.set_input(batch())
+    assert list(cycle.test()) == ["real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"]
+
+
+def test_bad_model_name_and_training_test_model():
+    with pytest.raises(ValueError, match="--model 'gan'"):
+        create_model(ModelConfig(model="gan"))
+    with pytest.raises(ValueError, match="testing only"):
+        models.TestModel(ModelConfig(model="test"))
+
+
+def test_config_from_command_line_options():
+    train = ModelConfig.from_options(parse_train_options(["--dataroot", "d", "--model", "pix2pix"]))
+    assert train == ModelConfig.pix2pix(gan_mode="vanilla")
+    assert train.is_train
+    test = ModelConfig.from_options(
+        parse_test_options(["--dataroot", "d", "--no_dropout", "--model_suffix", "_B"])
+    )
+    assert (test.model, test.is_train, test.model_suffix, test.no_dropout) == (
+        "test",
+        False,
+        "_B",
+        True,
+    )
