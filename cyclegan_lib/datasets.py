@@ -249,9 +249,11 @@ class UnalignedDataset(FolderDataset):
         )
         if (root / options.phase).is_dir() and not (root / f"{options.phase}A").is_dir():
             hint += f" (found {root}/{options.phase}: is this an aligned dataset? use --dataset_mode aligned)"
-        size = options.max_dataset_size
-        self.A_paths = find_images(_require_folder(root / f"{options.phase}A", hint), size)
-        self.B_paths = find_images(_require_folder(root / f"{options.phase}B", hint), size)
+        folder_a, folder_b = (
+            _require_folder(root / f"{options.phase}{side}", hint) for side in "AB"
+        )
+        self.A_paths = find_images(folder_a, options.max_dataset_size)
+        self.B_paths = find_images(folder_b, options.max_dataset_size)
 
     def __len__(self) -> int:
         return max(len(self.A_paths), len(self.B_paths))
