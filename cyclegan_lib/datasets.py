@@ -373,7 +373,11 @@ def create_dataloader(
     sampler = DistributedSampler(
         dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False
     )
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers)
+    # The loader's own generator: starting an iterator then draws nothing from torch's global RNG.
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        dataset, batch_size, sampler=sampler, num_workers=num_workers, generator=generator
+    )
 
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:

@@ -40,6 +40,7 @@ import torch
 from PIL import Image
 from torchvision import transforms
 from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as TF
 
 PREPROCESS_MODES = (
     "resize_and_crop",
@@ -197,6 +198,16 @@ class FixedCrop:
         return f"FixedCrop(x={self.x}, y={self.y}, size={self.size})"
 
 
+class HorizontalFlip:
+    """Mirror left-right. (``RandomHorizontalFlip(p=1)`` would still draw from torch's global RNG.)"""
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        return TF.hflip(image)
+
+    def __repr__(self) -> str:
+        return "HorizontalFlip()"
+
+
 def _warn_rounding(size: Size) -> Size:
     rounded = multiple_of_size(size)
     if rounded != size:
@@ -229,7 +240,7 @@ def build_transform(
     if pre.crops:
         steps.append(FixedCrop(params.crop_x, params.crop_y, pre.crop_size))
     if params.flip and not pre.no_flip:
-        steps.append(transforms.RandomHorizontalFlip(p=1.0))
+        steps.append(HorizontalFlip())
     channels = 1 if grayscale else 3
     steps += [transforms.ToTensor(), transforms.Normalize((0.5,) * channels, (0.5,) * channels)]
     return transforms.Compose(steps)

@@ -201,3 +201,13 @@ def test_two_ranks_split_the_dataset(unaligned_root):
     paths = [[p for batch in loader for p in batch["A_paths"]] for loader in ranks]
     assert len(paths[0]) == len(paths[1]) == 5  # 9 items padded to 10, as DistributedSampler does
     assert set(paths[0]) | set(paths[1]) == set(dataset.A_paths)
+
+
+def test_loading_draws_nothing_from_the_global_rng(unaligned_root):
+    """Data randomness is all per item, so dropout and pools see the same global RNG on resume."""
+    loader = create_dataloader(create_dataset(DataOptions(unaligned_root, **SMALL)), batch_size=4)
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    list(loader)
+    assert torch.equal(torch.rand(3), expected)
