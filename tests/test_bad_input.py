@@ -266,12 +266,12 @@ def load_all(options: dict) -> list[dict]:
 def test_bad_input(name, tmp_path):
     case = CASES[name]
     options = case.setup(tmp_path)
-    if case.error:
-        with pytest.raises(DatasetError, match=re.escape(case.error.format(root=tmp_path))):
-            load_all(options)
-        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if case.error:
+            with pytest.raises(DatasetError, match=re.escape(case.error.format(root=tmp_path))):
+                load_all(options)
+            return
         batches = load_all(options)
     bad_images = [str(w.message) for w in caught if issubclass(w.category, BadImageWarning)]
     if case.warning:
