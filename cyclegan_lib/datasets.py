@@ -57,6 +57,14 @@ BACKGROUND = (255, 255, 255)
 class DatasetError(ValueError):
     """A dataset folder or option that cannot work; the message names the path or option."""
 
+    def __str__(self) -> str:
+        # A DataLoader worker re-raises it with the worker's traceback as the message;
+        # its last line holds ours, which is all the user needs to see.
+        text = super().__str__()
+        if "Original Traceback" not in text:
+            return text
+        return text.rstrip().splitlines()[-1].split(f"{type(self).__name__}: ", 1)[-1]
+
 
 class BadImageWarning(UserWarning):
     """An image file that could not be decoded and was skipped."""

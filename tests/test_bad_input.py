@@ -286,3 +286,16 @@ def test_bad_input(name, tmp_path):
 def test_the_docstring_table_lists_every_case():
     rows = re.findall(r"^(\w+) {2,}", __doc__, flags=re.MULTILINE)
     assert rows[1:] == list(CASES)  # rows[0] is the header
+
+
+def test_an_error_in_a_loader_worker_is_still_one_line(tmp_path):
+    """torch re-raises a worker's exception with its traceback as the message; we keep one line."""
+    options = all_unreadable(tmp_path)
+    loader = create_dataloader(create_dataset(DataOptions(**options)), num_workers=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BadImageWarning)
+        with pytest.raises(DatasetError) as caught:
+            list(loader)
+    assert (
+        str(caught.value) == f"no readable image in {tmp_path}/trainA: every file failed to decode"
+    )
