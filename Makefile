@@ -1,0 +1,62 @@
+# CycleGAN from Scratch: every target sets itself up (a .venv with the course installed).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
+STUDENT := $(wildcard notebooks/student/[0-9][0-9]_*.ipynb)
+export MPLBACKEND := Agg
+
+.PHONY: help setup test test-lib test-notebooks lint format course lab student notebooks classifiers clean
+
+help:
+	@echo "make course     execute every lesson headless into build/ (profile from hardware or COURSE_PROFILE)"
+	@echo "make test       lint, library tests, and every notebook (instructor + student) under nbval, smoke profile"
+	@echo "make lab        open JupyterLab on notebooks/"
+	@echo "make student    regenerate the student versions"
+	@echo "make notebooks  re-run lessons in smoke, keep only compared outputs, regenerate student versions"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check cyclegan_lib tests bench scripts notebooks/*.ipynb
+	$(PY) -m ruff format --check cyclegan_lib tests bench scripts
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix cyclegan_lib tests bench scripts
+	$(PY) -m ruff format cyclegan_lib tests bench scripts
+
+test-lib: $(STAMP)
+	$(PY) -m pytest tests
+
+test-notebooks: $(STAMP)
+	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/smoke $(PY) -m pytest -p no:cacheprovider \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 $(NOTEBOOKS) $(STUDENT)
+
+test: lint test-lib test-notebooks
+
+course: $(STAMP)
+	$(PY) -m cyclegan_lib.nbtools course
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+student: $(STAMP)
+	$(PY) -m cyclegan_lib.nbtools student
+
+notebooks: $(STAMP)
+	$(PY) -m cyclegan_lib.nbtools refresh
+
+classifiers: $(STAMP)
+	$(PY) -m cyclegan_lib.classifiers
+
+clean:
+	rm -rf build

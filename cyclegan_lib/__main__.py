@@ -1,0 +1,7 @@
+"""``python -m cyclegan_lib`` is the same as the ``cyclegan`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

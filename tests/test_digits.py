@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+import torch
+
+from cyclegan_lib import digits
+
+
+def test_embedded_mnist_is_complete():
+    images, labels = digits.load_embedded_mnist()
+    assert images.shape == (5000, 28, 28) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [500] * 10
+
+
+def test_split_is_stratified_disjoint_and_fixed():
+    split = digits.split_indices()
+    assert len(split["train"]) == 4000 and len(split["test"]) == 1000
+    assert not set(split["train"]) & set(split["test"])
+    _, labels = digits.load_embedded_mnist()
+    assert np.bincount(labels[split["test"]]).tolist() == [100] * 10
+    digits.split_indices.cache_clear()
+    assert np.array_equal(digits.split_indices()["test"], split["test"])
+
+
+@pytest.mark.parametrize("domain,channels", [("clean", 1), ("color", 3)])
+def test_domains_shape_and_range(domain, channels):
+    x, y = digits.load_domain(domain, "test")
+    assert x.shape == (1000, channels, 32, 32) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1
+    assert y.dtype == torch.int64
+
+
+def test_color_domain_is_deterministic_and_seed_dependent():
+    raw, _ = digits.raw_digits("test")
+    a = digits.blend_with_photos(raw[:20], seed=3)
+    assert np.array_equal(a, digits.blend_with_photos(raw[:20], seed=3))
+    assert not np.array_equal(a, digits.blend_with_photos(raw[:20], seed=4))
+
+
+def test_blend_is_absolute_difference():
+    digit = np.zeros((1, 32, 32), np.uint8)
+    digit[0, 10:20, 10:20] = 255
+    out = digits.blend_with_photos(digit, seed=0).astype(int)
+    background, stroke = out[0, 0, 0], out[0, 15, 15]
+    # the stroke shows the inverted photo: in a stroke pixel, value = 255 - photo
+    assert out.shape == (1, 32, 32, 3)
+    assert (stroke <= 255).all() and not np.array_equal(background, stroke)
+
+
+def test_paired_view_shows_same_digits():
+    paired = digits.paired_digits("test")
+    clean, labels = digits.load_domain("clean", "test")
+    assert torch.equal(paired.clean, clean) and torch.equal(paired.labels, labels)
+    # the colour image is |photo - digit|: where the digit is white, colour != background photo
+    assert paired.color.shape == (1000, 3, 32, 32)
+
+
+def test_unpaired_view_uses_disjoint_halves():
+    unpaired = digits.unpaired_digits("train")
+    assert len(unpaired.clean) == len(unpaired.color) == 2000
+    assert unpaired.clean_labels.bincount().tolist() == [200] * 10
+    assert unpaired.color_labels.bincount().tolist() == [200] * 10
+    # map every colour image back to its source digit through the paired view
+    paired = digits.paired_digits("train")
+    key = [bytes(img) for img in digits.to_uint8(paired.color)]
+    source_of = dict(zip(key, (bytes(img) for img in digits.to_uint8(paired.clean))))
+    color_sources = {source_of[bytes(img)] for img in digits.to_uint8(unpaired.color)}
+    clean_digits = {bytes(img) for img in digits.to_uint8(unpaired.clean)}
+    assert not clean_digits & color_sources
+
+
+def test_uint8_round_trip():
+    x, _ = digits.load_domain("color", "test")
+    back = digits.to_tensor(digits.to_uint8(x[:10]))
+    assert torch.allclose(back, x[:10], atol=1e-6)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="'valid'"):
+        digits.load_domain("clean", "valid")
+    with pytest.raises(ValueError, match="'sketch'"):
+        digits.load_domain("sketch")
+
+
+def test_full_mnist_without_network_says_so(monkeypatch, tmp_path):
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    with pytest.raises(digits.DataUnavailableError, match="embedded 5,000 digits"):
+        digits.load_full_mnist(tmp_path)

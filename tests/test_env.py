@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from cyclegan_lib import env
+
+
+def test_profile_defaults_to_hardware(monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    assert env.get_profile() == ("gpu" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.parametrize("value", ["smoke", "cpu", "gpu", " SMOKE "])
+def test_profile_override(monkeypatch, value):
+    monkeypatch.setenv("COURSE_PROFILE", value)
+    assert env.get_profile() == value.strip().lower()
+
+
+def test_unknown_profile_is_named(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "laptop")
+    with pytest.raises(ValueError, match="'laptop'.*smoke, cpu, gpu"):
+        env.get_profile()
+
+
+def test_pick_follows_profile(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    assert env.pick(1, 2, 3) == 1
+    assert env.pick(1, 2, 3, profile="gpu") == 3
+
+
+def test_seed_everything_repeats_all_generators():
+    import random
+
+    import numpy as np
+
+    def draw():
+        gen = env.seed_everything(7)
+        return random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=gen).item()
+
+    assert draw() == draw()
+
+
+def test_no_autocast_on_cpu():
+    with env.autocast(torch.device("cpu")):
+        y = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert y.dtype == torch.float32
+
+
+def test_build_dir_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    assert env.results_dir() == tmp_path / "results"
+    assert (tmp_path / "results").is_dir()

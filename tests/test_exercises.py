@@ -1,0 +1,58 @@
+import torch
+
+from cyclegan_lib.digits import scale_pixels
+from cyclegan_lib.exercises import RESULTS, Case, Exercise, check, grade
+from cyclegan_lib.exercises.lesson00 import SCALE_PIXELS
+
+
+def test_reference_passes_its_own_check(capsys):
+    assert check(scale_pixels, SCALE_PIXELS) is scale_pixels
+    assert "✅ scale_pixels" in capsys.readouterr().out
+    assert RESULTS["scale_pixels"].status == "passed"
+
+
+def test_not_done_falls_back_to_reference(capsys):
+    def placeholder(images):
+        raise NotImplementedError()
+
+    assert check(placeholder, SCALE_PIXELS) is scale_pixels
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "cyclegan_lib.digits.scale_pixels" in out
+
+
+def test_wrong_answer_gets_specific_feedback(capsys):
+    def uint8_arithmetic(images):  # a classic bug: no float conversion
+        return images / 255
+
+    assert check(uint8_arithmetic, SCALE_PIXELS) is scale_pixels
+    out = capsys.readouterr().out
+    assert "❌ scale_pixels: 0/2 cases passed" in out
+    assert "pixels 0, 64, 128, 255" in out and "Hint:" in out and "expected" in out
+
+
+def test_crash_is_reported_not_raised():
+    def crashes(images):
+        return images.no_such_method()
+
+    outcome = grade(crashes, SCALE_PIXELS)
+    assert outcome.status == "failed" and "AttributeError" in outcome.message
+
+
+def test_shape_mismatch_is_described():
+    outcome = grade(lambda images: scale_pixels(images).flatten(), SCALE_PIXELS)
+    assert "shape" in outcome.message
+
+
+def test_observe_compares_side_effects():
+    def make_cases():
+        return [Case((torch.nn.Linear(2, 1),), observe=lambda _, args: args[0].weight.detach())]
+
+    def zero(layer):
+        torch.nn.init.zeros_(layer.weight)
+
+    def ones(layer):
+        torch.nn.init.ones_(layer.weight)
+
+    exercise = Exercise("init", zero, make_cases, hint="zeros")
+    assert grade(zero, exercise).status == "passed"
+    assert grade(ones, exercise).status == "failed"
