@@ -97,6 +97,11 @@ def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
             parameter.requires_grad_(flag)
 
 
+def unwrap(net: nn.Module) -> nn.Module:
+    """The network inside a ``DistributedDataParallel`` / ``DataParallel`` wrapper (or ``net``)."""
+    return getattr(net, "module", net)
+
+
 def child_generator(parent: torch.Generator | None) -> torch.Generator:
     """A new CPU generator seeded from ``parent`` (or torch's global RNG)."""
     seed = int(torch.randint(2**62, (1,), generator=parent).item())
@@ -104,7 +109,13 @@ def child_generator(parent: torch.Generator | None) -> torch.Generator:
 
 
 class BaseModel:
-    """Shared machinery: devices, optimizers, mixed precision, modes and state."""
+    """Shared machinery: devices, optimizers, mixed precision, modes and state.
+
+    Networks are plain attributes (``netG_A``, ``netD``...), so a multi-GPU
+    trainer may replace them by DDP wrappers after construction (the optimizers
+    hold the same parameters); :func:`unwrap` gives the bare network back, and
+    :meth:`state_dict` always saves bare networks.
+    """
 
     loss_names: tuple[str, ...] = ()
 
@@ -160,7 +171,7 @@ class BaseModel:
         if self.config.gan_mode != "wgangp":
             return torch.zeros((), device=self.device)
         return gradient_penalty(
-            netD, real, fake, self.config.lambda_gp, generator=self.penalty_generator
+            unwrap(netD), real, fake, self.config.lambda_gp, generator=self.penalty_generator
         )
 
     def _setup_training(self) -> None:
@@ -208,7 +219,7 @@ class BaseModel:
     def state_dict(self) -> dict[str, Any]:
         """Networks, optimizers, grad scalers, pools and the penalty's RNG (for a full checkpoint)."""
         state: dict[str, Any] = {
-            "networks": {name: net.state_dict() for name, net in self.networks().items()},
+            "networks": {name: unwrap(net).state_dict() for name, net in self.networks().items()},
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
             "pools": {name: pool.state_dict() for name, pool in self.pools.items()},
@@ -220,7 +231,7 @@ class BaseModel:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` exactly (strict network loads)."""
         for name, net in self.networks().items():
-            net.load_state_dict(state["networks"][name])
+            unwrap(net).load_state_dict(state["networks"][name])
         for group in ("optimizers", "scalers", "pools"):
             for name, item in getattr(self, group).items():
                 item.load_state_dict(state[group][name])
@@ -308,8 +319,9 @@ class CycleGANModel(BaseModel):
             self.loss_idt_B = l1_loss(self.idt_B, self.real_A) * c.lambda_A * c.lambda_identity
         else:
             self.loss_idt_A = self.loss_idt_B = torch.zeros((), device=self.device)
-        self.loss_G_A = self.criterion(self.netD_A(self.fake_B), True)
-        self.loss_G_B = self.criterion(self.netD_B(self.fake_A), True)
+        # frozen D: call the bare module, so a DDP wrapper expects no D gradients here
+        self.loss_G_A = self.criterion(unwrap(self.netD_A)(self.fake_B), True)
+        self.loss_G_B = self.criterion(unwrap(self.netD_B)(self.fake_A), True)
         self.loss_cycle_A = l1_loss(self.rec_A, self.real_A) * c.lambda_A
         self.loss_cycle_B = l1_loss(self.rec_B, self.real_B) * c.lambda_B
         return (
@@ -407,7 +419,8 @@ class Pix2PixModel(BaseModel):
 
     def _generator_loss(self) -> torch.Tensor:
         """G fools D on (A, G(A)) and stays close to B: L_cGAN + λ·L1 (Isola 2017, eq. 4)."""
-        self.loss_G_GAN = self.criterion(self.netD(torch.cat([self.real_A, self.fake_B], 1)), True)
+        fake_AB = torch.cat([self.real_A, self.fake_B], 1)
+        self.loss_G_GAN = self.criterion(unwrap(self.netD)(fake_AB), True)  # D frozen
         self.loss_G_L1 = l1_loss(self.fake_B, self.real_B) * self.config.lambda_L1
         return self.loss_G_GAN + self.loss_G_L1
 

@@ -233,3 +233,14 @@ def test_config_from_command_line_options():
         "_B",
         True,
     )
+
+
+def test_wrapped_networks_train_and_save_bare_state():
+    model = cyclegan()
+    model.netG_A = torch.nn.DataParallel(model.netG_A)  # stands in for DDP: a `.module` wrapper
+    model.netD_A = torch.nn.DataParallel(model.netD_A)
+    model.set_input(batch())
+    assert all(math.isfinite(v) for v in model.optimize_parameters().values())
+    state = model.state_dict()["networks"]
+    assert "model.1.weight" in state["G_A"] and "model.0.weight" in state["D_A"]
+    cyclegan().load_state_dict(model.state_dict())
