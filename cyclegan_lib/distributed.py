@@ -5,7 +5,8 @@ Three ways to run ``cyclegan train``:
 * ``--gpu_ids -1``: one process on the CPU; ``--gpu_ids 0``: one process on GPU 0.
 * ``torchrun --nproc_per_node=N -m cyclegan_lib train ...``: N processes; torchrun sets ``RANK``,
   ``LOCAL_RANK`` and ``WORLD_SIZE``. Process ``LOCAL_RANK`` uses the ``LOCAL_RANK``-th id of
-  ``--gpu_ids`` (or the CPU with ``--gpu_ids -1``, over the gloo backend, which tests use).
+  ``--gpu_ids`` when N ids are listed, else GPU ``LOCAL_RANK`` (torchrun's convention), or the
+  CPU with ``--gpu_ids -1``, over the gloo backend (which the tests use).
 * ``--gpu_ids 0,1``: the command starts one process per id itself, as torchrun would.
 
 ``--batch_size`` is per process: N processes see ``N * batch_size`` images per step. Each
@@ -91,12 +92,10 @@ def setup(gpu_ids: Sequence[int]) -> Context:
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     if gpu_ids:
-        if local_rank >= len(gpu_ids):
-            raise DeviceError(
-                f"argument --gpu_ids: process {local_rank} of {world} has no GPU in "
-                f"--gpu_ids {','.join(map(str, gpu_ids))}; list one id per process"
-            )
-        device = torch.device(f"cuda:{gpu_ids[local_rank]}")
+        # one listed id per process; with fewer ids than processes, torchrun's LOCAL_RANK decides
+        index = gpu_ids[local_rank] if len(gpu_ids) >= world else local_rank
+        check_gpu_ids([index])
+        device = torch.device(f"cuda:{index}")
         torch.cuda.set_device(device)
     else:
         device = torch.device("cpu")

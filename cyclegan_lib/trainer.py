@@ -35,7 +35,9 @@ from cyclegan_lib.datasets import FolderDataset, create_dataset
 from cyclegan_lib.env import get_profile, seed_everything
 from cyclegan_lib.html import TrainingPage
 from cyclegan_lib.models import BaseModel, ModelConfig, create_model
+from cyclegan_lib.networks import count_parameters
 from cyclegan_lib.options import TrainOptions
+from cyclegan_lib.pretrained import load_network
 from cyclegan_lib.schedulers import get_scheduler, step_scheduler
 
 ARCHITECTURE_OPTIONS = ("model", "netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout",
@@ -210,14 +212,27 @@ class Trainer:
     def load_networks_only(self, label: str) -> None:
         """The reference's ``--continue_train --epoch N``: weights only, from ``--epoch_count``."""
         for name, net in self.model.networks().items():
-            path = checkpoints.network_file(self.folder, label, name)
-            net.load_state_dict(checkpoints.load_file(path, self.context.device))
+            load_network(net, checkpoints.network_file(self.folder, label, name))
+
+    def describe(self) -> None:
+        """The reference's summary: image count and each network's parameters (in millions)."""
+        self.say(f"The number of training images = {len(self.dataset)}")
+        self.say("---------- Networks initialized -------------")
+        for name, net in self.model.networks().items():
+            if self.opt.verbose:
+                self.say(str(net))
+            millions = count_parameters(net) / 1e6
+            self.say(f"[Network {name}] Total number of parameters : {millions:.3f} M")
+        self.say("-----------------------------------------------")
+        if self.opt.amp and self.context.device.type != "cuda":
+            self.say("note: --amp applies on CUDA only; this run trains in plain fp32")
 
     # ----- the loop ----------------------------------------------------------------------
     def run(self) -> Position:
         """Train to the last epoch; return the final position."""
         if self.context.is_main:
             self.log(f"================ Training Loss ({time.ctime()}) ================")
+        self.describe()
         self.model.train()
         while self.position.epoch <= self.opt.total_epochs:
             self.run_epoch()

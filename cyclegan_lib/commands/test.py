@@ -28,7 +28,7 @@ from cyclegan_lib.datasets import DatasetError, create_dataset
 from cyclegan_lib.env import seed_everything
 from cyclegan_lib.html import ResultsPage
 from cyclegan_lib.models import BaseModel, ModelConfig, create_model
-from cyclegan_lib.options import TestOptions, parse_test_options, print_options
+from cyclegan_lib.options import TestOptions, parse_test_options, print_options, save_options
 from cyclegan_lib.pretrained import GeneratorSpec, load_network
 
 PROG = "cyclegan test"
@@ -74,6 +74,7 @@ def run(opt: TestOptions) -> Path:
     dataset = create_dataset(opt)
     model = create_model(ModelConfig.from_options(opt, is_train=False), device)
     load_networks(model, opt)
+    save_options(opt)  # checkpoints/<name>/test_opt.txt, as the reference
     if opt.eval:
         model.eval()
     title = f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}"
