@@ -102,6 +102,11 @@ def unwrap(net: nn.Module) -> nn.Module:
     return getattr(net, "module", net)
 
 
+def as_images(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached fp32 copies for display and saving (autocast may have produced bf16/fp16)."""
+    return {name: tensor.detach().float() for name, tensor in tensors.items()}
+
+
 def child_generator(parent: torch.Generator | None) -> torch.Generator:
     """A new CPU generator seeded from ``parent`` (or torch's global RNG)."""
     seed = int(torch.randint(2**62, (1,), generator=parent).item())
@@ -140,7 +145,18 @@ class BaseModel:
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self.pools: dict[str, ImagePool] = {}
 
-    def _prepare(self, net: nn.Module) -> nn.Module:
+    def _generator(self, input_nc: int, output_nc: int) -> nn.Module:
+        """``define_G`` with this config's options, moved to the device."""
+        c = self.config
+        net = define_G(
+            input_nc, output_nc, c.ngf, c.netG, c.norm, not c.no_dropout, c.init_type, c.init_gain
+        )
+        return net.to(self.device, memory_format=self.memory_format)
+
+    def _discriminator(self, input_nc: int) -> nn.Module:
+        """``define_D`` with this config's options, moved to the device."""
+        c = self.config
+        net = define_D(input_nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)
         return net.to(self.device, memory_format=self.memory_format)
 
     def _to_device(self, images: torch.Tensor) -> torch.Tensor:
@@ -202,18 +218,12 @@ class BaseModel:
         raise NotImplementedError
 
     def visuals(self) -> dict[str, torch.Tensor]:
-        """The current images by the reference's visual names (fp32, detached)."""
-        names = [name for name in self.visual_names() if hasattr(self, name)]
-        return {name: getattr(self, name).detach().float() for name in names}
-
-    def visual_names(self) -> list[str]:
+        """The current images under the reference's visual names (after a forward pass)."""
         raise NotImplementedError
 
-    def _losses(self) -> dict[str, float]:
-        """The current losses as floats, fetched from the device in one transfer."""
-        values = torch.stack(
-            [getattr(self, f"loss_{name}").detach().float() for name in self.loss_names]
-        )
+    def _as_floats(self, losses: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Losses in :attr:`loss_names` order as floats, fetched from the device in one transfer."""
+        values = torch.stack([losses[name].detach().float() for name in self.loss_names])
         return dict(zip(self.loss_names, values.tolist(), strict=True))
 
     def state_dict(self) -> dict[str, Any]:
@@ -232,8 +242,9 @@ class BaseModel:
         """Restore a :meth:`state_dict` exactly (strict network loads)."""
         for name, net in self.networks().items():
             unwrap(net).load_state_dict(state["networks"][name])
-        for group in ("optimizers", "scalers", "pools"):
-            for name, item in getattr(self, group).items():
+        groups = {"optimizers": self.optimizers, "scalers": self.scalers, "pools": self.pools}
+        for group, items in groups.items():
+            for name, item in items.items():
                 item.load_state_dict(state[group][name])
         if self.config.is_train:
             self.penalty_generator.set_state(state["penalty_generator"])
@@ -260,15 +271,12 @@ class CycleGANModel(BaseModel):
                 f"--lambda_identity {c.lambda_identity} needs --input_nc == --output_nc "
                 f"(got {c.input_nc} and {c.output_nc}); use --lambda_identity 0"
             )
-        dropout = not c.no_dropout
-        g_args = (c.ngf, c.netG, c.norm, dropout, c.init_type, c.init_gain)
-        self.netG_A = self._prepare(define_G(c.input_nc, c.output_nc, *g_args))
-        self.netG_B = self._prepare(define_G(c.output_nc, c.input_nc, *g_args))
+        self.netG_A = self._generator(c.input_nc, c.output_nc)
+        self.netG_B = self._generator(c.output_nc, c.input_nc)
         if not c.is_train:
             return
-        d_args = (c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)
-        self.netD_A = self._prepare(define_D(c.output_nc, *d_args))
-        self.netD_B = self._prepare(define_D(c.input_nc, *d_args))
+        self.netD_A = self._discriminator(c.output_nc)
+        self.netD_B = self._discriminator(c.input_nc)
         self._setup_training()
         self.pools = {
             "fake_A": ImagePool(c.pool_size, child_generator(generator)),
@@ -283,11 +291,13 @@ class CycleGANModel(BaseModel):
             nets.update(D_A=self.netD_A, D_B=self.netD_B)
         return nets
 
-    def visual_names(self) -> list[str]:
-        with_identity = self.config.is_train and self.config.lambda_identity > 0
-        side_a = ["real_A", "fake_B", "rec_A"] + (["idt_B"] if with_identity else [])
-        side_b = ["real_B", "fake_A", "rec_B"] + (["idt_A"] if with_identity else [])
-        return side_a + side_b
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """real_A, fake_B, rec_A, [idt_B,] real_B, fake_A, rec_B, [idt_A] (idt when training)."""
+        side_a = {"real_A": self.real_A, "fake_B": self.fake_B, "rec_A": self.rec_A}
+        side_b = {"real_B": self.real_B, "fake_A": self.fake_A, "rec_B": self.rec_B}
+        if self.config.is_train and self.config.lambda_identity > 0:
+            side_a["idt_B"], side_b["idt_A"] = self.idt_B, self.idt_A
+        return as_images({**side_a, **side_b})
 
     def set_input(self, batch: dict[str, Any]) -> None:
         """Take a batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``direction=BtoA`` swaps the sides."""
@@ -309,29 +319,24 @@ class CycleGANModel(BaseModel):
         loss = 0.5 * (self.criterion(netD(real), True) + self.criterion(netD(fake), False))
         return loss + self._penalty(netD, real, fake)
 
-    def _generator_loss(self) -> torch.Tensor:
-        """Zhu 2017 eq. 3 for G_A and G_B with identity terms (Sec. 5.2), D frozen."""
+    def _generator_losses(self) -> dict[str, torch.Tensor]:
+        """Zhu 2017 eq. 3 for G_A and G_B, plus the identity terms of Sec. 5.2 (D frozen)."""
         c = self.config
+        losses = {
+            # frozen D: call the bare module, so a DDP wrapper expects no D gradients here
+            "G_A": self.criterion(unwrap(self.netD_A)(self.fake_B), True),
+            "G_B": self.criterion(unwrap(self.netD_B)(self.fake_A), True),
+            "cycle_A": l1_loss(self.rec_A, self.real_A) * c.lambda_A,
+            "cycle_B": l1_loss(self.rec_B, self.real_B) * c.lambda_B,
+        }
         if c.lambda_identity > 0:
             self.idt_A = self.netG_A(self.real_B)  # G_A should leave B images unchanged
             self.idt_B = self.netG_B(self.real_A)
-            self.loss_idt_A = l1_loss(self.idt_A, self.real_B) * c.lambda_B * c.lambda_identity
-            self.loss_idt_B = l1_loss(self.idt_B, self.real_A) * c.lambda_A * c.lambda_identity
+            losses["idt_A"] = l1_loss(self.idt_A, self.real_B) * c.lambda_B * c.lambda_identity
+            losses["idt_B"] = l1_loss(self.idt_B, self.real_A) * c.lambda_A * c.lambda_identity
         else:
-            self.loss_idt_A = self.loss_idt_B = torch.zeros((), device=self.device)
-        # frozen D: call the bare module, so a DDP wrapper expects no D gradients here
-        self.loss_G_A = self.criterion(unwrap(self.netD_A)(self.fake_B), True)
-        self.loss_G_B = self.criterion(unwrap(self.netD_B)(self.fake_A), True)
-        self.loss_cycle_A = l1_loss(self.rec_A, self.real_A) * c.lambda_A
-        self.loss_cycle_B = l1_loss(self.rec_B, self.real_B) * c.lambda_B
-        return (
-            self.loss_G_A
-            + self.loss_G_B
-            + self.loss_cycle_A
-            + self.loss_cycle_B
-            + self.loss_idt_A
-            + self.loss_idt_B
-        )
+            losses["idt_A"] = losses["idt_B"] = torch.zeros((), device=self.device)
+        return losses
 
     def optimize_parameters(self) -> dict[str, float]:
         """One iteration: G_A and G_B with D frozen, then D_A and D_B on pool samples."""
@@ -339,16 +344,16 @@ class CycleGANModel(BaseModel):
         with self.autocast():
             self.forward()
             set_requires_grad(discriminators, False)
-            loss_G = self._generator_loss()
-        self._step("G", loss_G)
+            losses = self._generator_losses()
+        self._step("G", sum(losses.values()))
         set_requires_grad(discriminators, True)
         with self.autocast():
             fake_B = self.pools["fake_B"].query(self.fake_B)
-            self.loss_D_A = self._d_loss(self.netD_A, self.real_B, fake_B)
+            losses["D_A"] = self._d_loss(self.netD_A, self.real_B, fake_B)
             fake_A = self.pools["fake_A"].query(self.fake_A)
-            self.loss_D_B = self._d_loss(self.netD_B, self.real_A, fake_A)
-        self._step("D", self.loss_D_A + self.loss_D_B)
-        return self._losses()
+            losses["D_B"] = self._d_loss(self.netD_B, self.real_A, fake_A)
+        self._step("D", losses["D_A"] + losses["D_B"])
+        return self._as_floats(losses)
 
 
 class Pix2PixModel(BaseModel):
@@ -368,25 +373,10 @@ class Pix2PixModel(BaseModel):
     ) -> None:
         super().__init__(config, device, generator)
         c = config
-        dropout = not c.no_dropout
-        self.netG = self._prepare(
-            define_G(
-                c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, dropout, c.init_type, c.init_gain
-            )
-        )
+        self.netG = self._generator(c.input_nc, c.output_nc)
         if not c.is_train:
             return
-        self.netD = self._prepare(
-            define_D(
-                c.input_nc + c.output_nc,
-                c.ndf,
-                c.netD,
-                c.n_layers_D,
-                c.norm,
-                c.init_type,
-                c.init_gain,
-            )
-        )
+        self.netD = self._discriminator(c.input_nc + c.output_nc)  # sees (A, B) stacked
         self._setup_training()
         self.pools = {"fake_AB": ImagePool(c.pool_size, child_generator(generator))}
         self._add_optimizer("G", [self.netG])
@@ -395,8 +385,9 @@ class Pix2PixModel(BaseModel):
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.netG, "D": self.netD} if self.config.is_train else {"G": self.netG}
 
-    def visual_names(self) -> list[str]:
-        return ["real_A", "fake_B", "real_B"]
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """real_A, fake_B, real_B."""
+        return as_images({"real_A": self.real_A, "fake_B": self.fake_B, "real_B": self.real_B})
 
     def set_input(self, batch: dict[str, Any]) -> None:
         """Take an aligned batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``BtoA`` swaps the sides."""
@@ -408,34 +399,36 @@ class Pix2PixModel(BaseModel):
     def forward(self) -> None:
         self.fake_B = self.netG(self.real_A)
 
-    def _discriminator_loss(self) -> torch.Tensor:
-        """D on (A, G(A)) -> fake and (A, B) -> real (Isola 2017, eq. 1), halved."""
+    def _discriminator_losses(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """D on (A, G(A)) -> fake and (A, B) -> real (Isola 2017, eq. 1), and the WGAN-GP term."""
         fake_AB = self.pools["fake_AB"].query(torch.cat([self.real_A, self.fake_B], 1)).detach()
         real_AB = torch.cat([self.real_A, self.real_B], 1)
-        self.loss_D_fake = self.criterion(self.netD(fake_AB), False)
-        self.loss_D_real = self.criterion(self.netD(real_AB), True)
-        loss = 0.5 * (self.loss_D_fake + self.loss_D_real)
-        return loss + self._penalty(self.netD, real_AB, fake_AB)
+        losses = {  # fake first, as the reference (matters for batch-norm statistics)
+            "D_fake": self.criterion(self.netD(fake_AB), False),
+            "D_real": self.criterion(self.netD(real_AB), True),
+        }
+        return losses, self._penalty(self.netD, real_AB, fake_AB)
 
-    def _generator_loss(self) -> torch.Tensor:
+    def _generator_losses(self) -> dict[str, torch.Tensor]:
         """G fools D on (A, G(A)) and stays close to B: L_cGAN + λ·L1 (Isola 2017, eq. 4)."""
         fake_AB = torch.cat([self.real_A, self.fake_B], 1)
-        self.loss_G_GAN = self.criterion(unwrap(self.netD)(fake_AB), True)  # D frozen
-        self.loss_G_L1 = l1_loss(self.fake_B, self.real_B) * self.config.lambda_L1
-        return self.loss_G_GAN + self.loss_G_L1
+        return {
+            "G_GAN": self.criterion(unwrap(self.netD)(fake_AB), True),  # D frozen
+            "G_L1": l1_loss(self.fake_B, self.real_B) * self.config.lambda_L1,
+        }
 
     def optimize_parameters(self) -> dict[str, float]:
-        """One iteration: D first, then G with D frozen (the reference's order)."""
+        """One iteration: D first (halved loss, + penalty for wgangp), then G with D frozen."""
         with self.autocast():
             self.forward()
-            loss_D = self._discriminator_loss()
-        self._step("D", loss_D)
+            d_losses, penalty = self._discriminator_losses()
+        self._step("D", 0.5 * (d_losses["D_real"] + d_losses["D_fake"]) + penalty)
         set_requires_grad([self.netD], False)
         with self.autocast():
-            loss_G = self._generator_loss()
-        self._step("G", loss_G)
+            g_losses = self._generator_losses()
+        self._step("G", g_losses["G_GAN"] + g_losses["G_L1"])
         set_requires_grad([self.netD], True)
-        return self._losses()
+        return self._as_floats({**g_losses, **d_losses})
 
 
 class TestModel(BaseModel):
@@ -454,25 +447,14 @@ class TestModel(BaseModel):
         if config.is_train:
             raise ValueError("--model test is for testing only (use cycle_gan or pix2pix)")
         super().__init__(config, device, generator)
-        c = config
-        self.netG = self._prepare(
-            define_G(
-                c.input_nc,
-                c.output_nc,
-                c.ngf,
-                c.netG,
-                c.norm,
-                not c.no_dropout,
-                c.init_type,
-                c.init_gain,
-            )
-        )
+        self.netG = self._generator(config.input_nc, config.output_nc)
 
     def networks(self) -> dict[str, nn.Module]:
         return {f"G{self.config.model_suffix}": self.netG}
 
-    def visual_names(self) -> list[str]:
-        return ["real", "fake"]
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """real, fake."""
+        return as_images({"real": self.real, "fake": self.fake})
 
     def set_input(self, batch: dict[str, Any]) -> None:
         """Take a single-domain batch ``{'A', 'A_paths'}``."""
