@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -135,8 +136,11 @@ def spawn_per_gpu(world: int, entry: Callable[[list[str]], int], argv: list[str]
         mp.start_processes(
             _run_rank, args=(world, free_port(), entry, argv), nprocs=world, start_method="spawn"
         )
-    except mp.ProcessExitedException as error:
+    except mp.ProcessExitedException as error:  # the process printed its own error line
         return error.exit_code or 1
+    except mp.ProcessRaisedException as error:
+        print(f"cyclegan: process {error.error_index} failed: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

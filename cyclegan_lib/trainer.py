@@ -178,9 +178,11 @@ class Trainer:
         checkpoints.save_training_state(self.state_file, **self.full_state())
 
     def resume(self) -> None:
-        """Continue from ``latest_state.pt`` exactly, or from ``<epoch>_net_*.pth`` with ``--epoch``."""
-        if self.opt.epoch != "latest":
-            self.load_networks_only(self.opt.epoch)
+        """Continue from ``latest_state.pt`` exactly, or load only the networks saved at
+        ``--epoch N`` / ``--load_iter N`` (the reference's resume, from ``--epoch_count``)."""
+        if self.opt.load_iter > 0 or self.opt.epoch != "latest":
+            label = f"iter_{self.opt.load_iter}" if self.opt.load_iter > 0 else self.opt.epoch
+            self.load_networks_only(label)
             return
         if not self.state_file.is_file():
             raise checkpoints.CheckpointError(

@@ -156,3 +156,14 @@ def test_continue_train_with_another_architecture_names_the_option(tiny_data, tm
     assert run_cli(argv, capsys)[0] == 0
     code, err = run_cli([*argv, "--continue_train", "--ngf", "8"], capsys)
     assert code == 2 and "--ngf 4" in err and len(err.splitlines()) == 1, err
+
+
+def test_gpu_ids_beyond_the_machines_gpus(monkeypatch):
+    from cyclegan_lib.distributed import DeviceError, check_gpu_ids
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    check_gpu_ids([0])
+    check_gpu_ids([])
+    with pytest.raises(DeviceError, match=r"GPU 1 does not exist; this machine has 1 GPU"):
+        check_gpu_ids([0, 1])

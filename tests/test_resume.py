@@ -84,3 +84,37 @@ def test_kill_9_and_continue_train_gives_bit_identical_weights(tmp_path):
     losses = [line.split(")", 1)[1] for line in straight_log if line.startswith("(epoch: 2")]
     tail = [line.split(")", 1)[1] for line in resumed_log if line.startswith("(epoch: 2")][-2:]
     assert tail == losses[-2:]
+
+
+def test_rng_state_round_trip_through_a_weights_only_file(tmp_path):
+    import random
+
+    import numpy as np
+
+    from cyclegan_lib.checkpoints import capture_rng_state, restore_rng_state
+
+    torch.save(capture_rng_state(), tmp_path / "rng.pt")
+    first = (random.random(), np.random.rand(), torch.rand(3))
+    restore_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True))
+    again = (random.random(), np.random.rand(), torch.rand(3))
+    assert first[:2] == again[:2] and torch.equal(first[2], again[2])
+
+
+def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    from cyclegan_lib import checkpoints
+
+    path = tmp_path / "latest_state.pt"
+    checkpoints.atomic_save({"good": torch.ones(2)}, path)
+
+    def broken_save(obj, file):
+        file.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    try:
+        checkpoints.atomic_save({"good": torch.zeros(2)}, path)
+    except OSError:
+        pass
+    monkeypatch.undo()
+    assert torch.equal(torch.load(path, weights_only=True)["good"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["latest_state.pt"]

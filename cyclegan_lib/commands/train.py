@@ -8,7 +8,8 @@ Examples::
     cyclegan train ... --gpu_ids 0,1 --batch_size 8    # one process per GPU, 8 images each
     torchrun --nproc_per_node=4 -m cyclegan_lib train ... --gpu_ids 0,1,2,3
 
-Exit codes: 0 done, 1 the losses diverged (NaN/inf), 2 a bad option, path or checkpoint.
+Exit codes: 0 done, 1 the losses diverged (NaN/inf), 2 a bad option, path or checkpoint,
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def main(argv: list[str]) -> int:
         final = trainer.run()
     except TrainingDiverged as error:
         return fail(str(error), code=1)
+    except KeyboardInterrupt:
+        return fail("interrupted; continue from the last save with --continue_train", code=130)
     finally:
         distributed.teardown(context)
     if context.is_main:
