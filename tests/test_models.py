@@ -244,3 +244,17 @@ def test_wrapped_networks_train_and_save_bare_state():
     state = model.state_dict()["networks"]
     assert "model.1.weight" in state["G_A"] and "model.0.weight" in state["D_A"]
     cyclegan().load_state_dict(model.state_dict())
+
+
+def test_discriminators_are_trained_on_pool_samples():
+    model = cyclegan()
+    data = batch()
+    D_A = copy.deepcopy(model.netD_A)
+    model.pools["fake_B"].query = lambda images: torch.zeros_like(images)  # a pool of blanks
+    model.set_input(data)
+    losses = model.optimize_parameters()
+    with torch.no_grad():
+        expected = 0.5 * (
+            D_A(data["B"]).sub(1).pow(2).mean() + D_A(torch.zeros(2, 3, 16, 16)).pow(2).mean()
+        )
+    assert losses["D_A"] == pytest.approx(expected.item(), rel=1e-5)
