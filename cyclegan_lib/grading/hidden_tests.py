@@ -1,0 +1,157 @@
+"""Which exercises a lesson has, and the hidden cases the grader adds to each.
+
+Discovery is generic: every :class:`~cyclegan_lib.exercises.Exercise` defined at
+module level in ``cyclegan_lib/exercises/lessonNN.py`` is graded, and the
+learner's answer is the function (or class) whose name is ``Exercise.name``;
+the notebook's solution cell defines it, and its nbgrader ``grade_id`` is that
+same name (``nbtools.tag_for_nbgrader`` takes it from the first ``def``).
+
+Hidden cases are stricter inputs the learner never sees in the notebook: larger
+tensors, every edge value, dtype and "don't modify the input" checks. A lesson
+module declares them next to its exercises::
+
+    HIDDEN_CASES = {"d_loss": _hidden_d_loss_cases}   # exercise name -> case factory
+
+Lessons whose module can't carry them (lesson 00, owned by the foundation) have
+theirs in :data:`BUILTIN_HIDDEN` below. A key that names no exercise is an error.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from types import ModuleType
+
+import torch
+
+from ..exercises import Case, Exercise, grade
+
+CaseFactory = Callable[[], Sequence[Case]]
+HIDDEN_ATTRIBUTE = "HIDDEN_CASES"
+
+
+def _input_after_call(_result, args: tuple):
+    """Observe the input tensor after the call: a correct answer leaves it unchanged."""
+    return args[0]
+
+
+def _dtype_and_values(result, _args: tuple):
+    return (str(result.dtype), result) if isinstance(result, torch.Tensor) else result
+
+
+def _hidden_scale_pixels_cases() -> list[Case]:
+    every_value = torch.arange(256, dtype=torch.uint8)
+    batch = torch.randint(
+        0, 256, (3, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(7)
+    )
+    return [
+        Case((every_value,), label="hidden: every value 0..255", observe=_dtype_and_values),
+        Case(
+            (batch,), label="hidden: a 3x3x8x8 batch, result is float32", observe=_dtype_and_values
+        ),
+        Case(
+            (batch.clone(),), label="hidden: the input is left unchanged", observe=_input_after_call
+        ),
+    ]
+
+
+BUILTIN_HIDDEN: dict[str, dict[str, CaseFactory]] = {
+    "00": {"scale_pixels": _hidden_scale_pixels_cases},
+}
+
+
+@dataclass
+class GradedExercise:
+    """An exercise as the grader sees it: the notebook's visible cases plus hidden ones."""
+
+    exercise: Exercise
+    hidden: CaseFactory | None = None
+
+    @property
+    def name(self) -> str:
+        return self.exercise.name
+
+    def single_cases(self) -> list[tuple[str, Exercise]]:
+        """One single-case exercise per visible and hidden case, so each is scored on its own.
+
+        :func:`~cyclegan_lib.exercises.grade` stops at the first failing case; grading
+        each case separately gives partial credit that doesn't depend on case order.
+        """
+        singles = []
+        for kind, factory in (("visible", self.exercise.make_cases), ("hidden", self.hidden)):
+            if factory is None:
+                continue
+            for index in range(len(factory())):
+                pick = _pick_case(factory, index)
+                singles.append((kind, replace(self.exercise, make_cases=pick)))
+        return singles
+
+
+def _pick_case(factory: CaseFactory, index: int) -> CaseFactory:
+    return lambda: [factory()[index]]
+
+
+@dataclass
+class Score:
+    """Per-exercise result: ``status`` is passed, failed or not_done."""
+
+    status: str
+    passed: int
+    total: int
+    visible: str
+    hidden: str
+    feedback: str
+
+
+def score_answer(answer: Callable, graded: GradedExercise) -> Score:
+    """Grade ``answer`` on every visible and hidden case, each case on its own."""
+    outcomes = [(kind, grade(answer, single)) for kind, single in graded.single_cases()]
+    counts = {kind: [0, 0] for kind in ("visible", "hidden")}
+    for kind, outcome in outcomes:
+        counts[kind][0] += outcome.passed
+        counts[kind][1] += outcome.total
+    passed = sum(c[0] for c in counts.values())
+    total = sum(c[1] for c in counts.values())
+    failures = [o for _, o in outcomes if o.status != "passed"]
+    if failures and all(o.status == "not_done" for _, o in outcomes):
+        status, feedback = "not_done", "not done: the placeholder still raises NotImplementedError"
+    elif failures:
+        status = "failed"
+        feedback = f"{len(failures)} of {total} cases failed; first: {failures[0].message}"
+    else:
+        status, feedback = "passed", f"all {total} cases pass"
+    return Score(
+        status,
+        passed,
+        total,
+        visible="{}/{}".format(*counts["visible"]),
+        hidden="{}/{}".format(*counts["hidden"]),
+        feedback=feedback,
+    )
+
+
+def lesson_module(lesson: str) -> ModuleType | None:
+    """``cyclegan_lib.exercises.lessonNN``, or None when the lesson has no exercise module."""
+    try:
+        return importlib.import_module(f"cyclegan_lib.exercises.lesson{lesson}")
+    except ModuleNotFoundError as error:
+        if error.name == f"cyclegan_lib.exercises.lesson{lesson}":
+            return None
+        raise
+
+
+def lesson_exercises(lesson: str) -> dict[str, GradedExercise]:
+    """The lesson's exercises by name, in definition order, each with its hidden cases."""
+    module = lesson_module(lesson)
+    if module is None:
+        return {}
+    exercises = {v.name: v for v in vars(module).values() if isinstance(v, Exercise)}
+    hidden = {**BUILTIN_HIDDEN.get(lesson, {}), **getattr(module, HIDDEN_ATTRIBUTE, {})}
+    unknown = sorted(set(hidden) - set(exercises))
+    if unknown:
+        raise ValueError(
+            f"{module.__name__}: hidden cases for unknown exercises {unknown}; "
+            f"known: {sorted(exercises)}"
+        )
+    return {name: GradedExercise(ex, hidden.get(name)) for name, ex in exercises.items()}

@@ -1,0 +1,121 @@
+"""The grade report: per learner and per exercise, as CSV, JSON and a printed table."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CSV_COLUMNS = [
+    "learner",
+    "lesson",
+    "exercise",
+    "score",
+    "max_score",
+    "status",
+    "passed",
+    "total",
+    "visible",
+    "hidden",
+    "feedback",
+]
+
+
+@dataclass
+class ExerciseGrade:
+    """One exercise of one submission; ``score`` is the fraction of its cases that pass."""
+
+    exercise: str
+    status: str
+    passed: int
+    total: int
+    feedback: str
+    visible: str = ""
+    hidden: str = ""
+
+    @property
+    def score(self) -> float:
+        return round(self.passed / self.total, 3) if self.total else 0.0
+
+
+@dataclass
+class SubmissionGrade:
+    """One learner's notebook: its exercises and what went wrong with the run, if anything."""
+
+    learner: str
+    file: str
+    lesson: str
+    exercises: list[ExerciseGrade] = field(default_factory=list)
+    problem: str = ""
+    seconds: float = 0.0
+    log: str = ""
+
+    @property
+    def score(self) -> float:
+        return round(sum(e.score for e in self.exercises), 3)
+
+    @property
+    def max_score(self) -> int:
+        return len(self.exercises)
+
+    def to_dict(self) -> dict:
+        record = {k: v for k, v in asdict(self).items() if k not in ("exercises", "log")}
+        record.update(score=self.score, max_score=self.max_score)
+        record["exercises"] = [asdict(e) | {"score": e.score} for e in self.exercises]
+        return record
+
+
+def csv_rows(grades: list[SubmissionGrade]) -> list[dict]:
+    """One row per learner and exercise; a submission with no exercise gets one row."""
+    rows = []
+    for g in grades:
+        for e in g.exercises or [None]:
+            rows.append(
+                {
+                    "learner": g.learner,
+                    "lesson": g.lesson,
+                    "exercise": e.exercise if e else "",
+                    "score": e.score if e else 0.0,
+                    "max_score": 1 if e else 0,
+                    "status": e.status if e else "error",
+                    "passed": e.passed if e else 0,
+                    "total": e.total if e else 0,
+                    "visible": e.visible if e else "",
+                    "hidden": e.hidden if e else "",
+                    "feedback": e.feedback if e else g.problem,
+                }
+            )
+    return rows
+
+
+def write_reports(grades: list[SubmissionGrade], out: Path) -> list[Path]:
+    """Write ``grades.csv``, ``grades.json`` and each learner's captured output under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(csv_rows(grades))
+    (out / "grades.json").write_text(json.dumps([g.to_dict() for g in grades], indent=2))
+    logs = out / "logs"
+    logs.mkdir(exist_ok=True)
+    for g in grades:
+        (logs / f"{g.learner.replace('/', '__')}.txt").write_text(g.log, encoding="utf-8")
+    return [out / "grades.csv", out / "grades.json", logs]
+
+
+def summary_table(grades: list[SubmissionGrade]) -> str:
+    """A plain-text table: one line per learner, total score and a short reason when broken."""
+    header = ("learner", "lesson", "score", "exercises", "note")
+    rows = [header]
+    for g in grades:
+        exercises = ", ".join(f"{e.exercise} {e.score:g} ({e.status})" for e in g.exercises)
+        note = g.problem.splitlines()[0] if g.problem else ""
+        rows.append((g.learner, g.lesson, f"{g.score:g}/{g.max_score}", exercises, note[:70]))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)] + [row[-1]]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  ----")
+    return "\n".join(lines)
