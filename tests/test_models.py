@@ -258,3 +258,28 @@ def test_discriminators_are_trained_on_pool_samples():
             D_A(data["B"]).sub(1).pow(2).mean() + D_A(torch.zeros(2, 3, 16, 16)).pow(2).mean()
         )
     assert losses["D_A"] == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_benchmark_script_runs_and_reports_the_ratio(capsys):
+    import runpy
+
+    from cyclegan_lib.env import repo_root
+
+    bench = runpy.run_path(str(repo_root() / "bench" / "bench_cyclegan.py"))
+    tiny = [
+        "--size",
+        "16",
+        "--n_blocks",
+        "1",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--warmup",
+        "0",
+        "--iters",
+        "1",
+    ]
+    assert bench["main"](tiny + ["--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "plain fp32" in out and "fast path" in out and "speed-up" in out
