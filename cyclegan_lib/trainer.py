@@ -150,6 +150,7 @@ class Trainer:
             for name, optimizer in self.model.optimizers.items()
         }  # fmt: skip
         self.position = Position(epoch=opt.epoch_count)
+        self.stepped = False
         if opt.continue_train:
             self.resume()
         if self.context.distributed:
@@ -254,6 +255,7 @@ class Trainer:
             step_start = time.perf_counter()
             self.model.set_input(batch)
             losses = self.model.optimize_parameters()
+            self.stepped = True  # the model now holds images to show
             check_finite(losses, self.position, self.context)
             self.position = self.position.after_batch(images_per_step)
             total = self.position.total_iters
@@ -291,7 +293,7 @@ class Trainer:
         self.say(f"learning rate {before:.7f} -> {after:.7f}")
 
     def update_page(self) -> None:
-        if self.context.is_main and not self.opt.no_html and hasattr(self.model, "real_A"):
+        if self.context.is_main and not self.opt.no_html and self.stepped:
             self.page.update(self.position.epoch, self.model.visuals())
 
     def say(self, message: str) -> None:
