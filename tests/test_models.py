@@ -268,7 +268,7 @@ def test_benchmark_script_runs_and_reports_the_ratio(capsys):
     bench = runpy.run_path(str(repo_root() / "bench" / "bench_cyclegan.py"))
     tiny = [
         "--size",
-        "16",
+        "32",
         "--n_blocks",
         "1",
         "--ngf",
