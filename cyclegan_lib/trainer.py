@@ -107,7 +107,9 @@ def epoch_loader(
     )
 
 
-def check_finite(losses: Mapping[str, float], position: Position, context: distributed.Context):
+def check_finite(
+    losses: Mapping[str, float], position: Position, context: distributed.Context
+) -> None:
     """Raise :class:`TrainingDiverged` if any loss (on any process) is NaN or infinite."""
     bad = {name: value for name, value in losses.items() if not math.isfinite(value)}
     if context.distributed:
@@ -118,13 +120,15 @@ def check_finite(losses: Mapping[str, float], position: Position, context: distr
     if bad:
         name, value = next(iter(bad.items()))
         raise TrainingDiverged(
-            f"loss {name} became {value} at epoch {position.epoch}, iteration "
-            f"{position.epoch_iter}; training stopped without saving, so the last good "
+            f"loss {name} became {value} in iteration {position.batches_done + 1} of epoch "
+            f"{position.epoch}; training stopped without saving, so the last good "
             "checkpoint is unchanged (try a lower --lr)"
         )
 
 
-def format_losses(epoch: int, iters: int, t_comp: float, t_data: float, losses) -> str:
+def format_losses(
+    epoch: int, iters: int, t_comp: float, t_data: float, losses: Mapping[str, float]
+) -> str:
     """The reference's log line: ``(epoch: 1, iters: 100, time: 0.123, data: 0.004) D_A: 0.250 ...``."""
     values = " ".join(f"{name}: {value:.3f}" for name, value in losses.items())
     return f"(epoch: {epoch}, iters: {iters}, time: {t_comp:.3f}, data: {t_data:.3f}) {values} "
@@ -266,6 +270,7 @@ class Trainer:
             if total % opt.update_html_freq == 0:
                 self.update_page()
             if total % opt.save_latest_freq == 0:
+                self.say(f"saving the latest model (epoch {epoch}, total_iters {total})")
                 self.save((f"iter_{total}",) if opt.save_by_iter else ("latest",))
             if total == opt.debug_kill_at_iter:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -278,6 +283,10 @@ class Trainer:
         self.update_page()
         self.position = self.position.next_epoch()
         keep = epoch % self.opt.save_epoch_freq == 0
+        if keep:
+            self.say(
+                f"saving the model at the end of epoch {epoch}, iters {self.position.total_iters}"
+            )
         self.save(("latest", str(epoch)) if keep else ("latest",))
         self.say(
             f"End of epoch {epoch} / {self.opt.total_epochs} \t "
