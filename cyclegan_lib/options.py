@@ -271,6 +271,9 @@ TEST_FIXED: dict[str, Any] = {
 class OptionsParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line (no usage dump) and exit with code 2."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -281,7 +284,10 @@ def build_parser(options_class: type, prog: str) -> OptionsParser:
     Every default is ``SUPPRESS`` so that the parsed namespace holds only what the user typed;
     :func:`resolve` then layers the defaults explicitly.
     """
-    parser = OptionsParser(prog=prog, argument_default=argparse.SUPPRESS)
+    phase = next(f.default for f in dataclasses.fields(options_class) if f.name == "phase")
+    parser = OptionsParser(
+        prog=prog, argument_default=argparse.SUPPRESS, epilog=describe_model_defaults(phase)
+    )
     for spec in dataclasses.fields(options_class):
         meta = dict(spec.metadata)
         help_text = meta.pop("help")
@@ -291,11 +297,30 @@ def build_parser(options_class: type, prog: str) -> OptionsParser:
             parser.add_argument(f"--{spec.name}", action="store_true", help=help_text)
         else:
             meta.setdefault("type", str)
+            metavar = None if "choices" in meta else spec.name.upper()  # choices show as {a,b}
             parser.add_argument(
-                f"--{spec.name}", help=help_text, metavar=spec.name.upper(),
+                f"--{spec.name}", help=help_text, metavar=metavar,
                 required=spec.name == "dataroot", **meta,
             )  # fmt: skip
     return parser
+
+
+def describe_model_defaults(phase: str) -> str:
+    """The ``--help`` epilog: which defaults each ``--model`` changes in this phase."""
+    lines = []
+    if phase == "test":
+        shown = ", ".join(f"--{name} {value}" for name, value in TEST_DEFAULTS.items())
+        lines.append(f"test defaults (as the reference's TestOptions): {shown}")
+    lines.append(f"defaults changed by --model ({phase}):")
+    for model, phases in MODEL_DEFAULTS.items():
+        changes = phases.get(phase)
+        if changes:
+            shown = ", ".join(f"--{name} {_show(value)}" for name, value in changes.items())
+            lines.append(f"  {model}: {shown}")
+    if phase == "test":
+        fixed = ", ".join(f"--{name} {_show(value)}" for name, value in TEST_FIXED.items())
+        lines.append(f"always when testing (as the reference's test.py): {fixed}")
+    return "\n".join(lines)
 
 
 def defaults_for(options_class: type, model: str) -> dict[str, Any]:
