@@ -69,8 +69,7 @@ def test_reference_readme_pretrained_command(tmp_path, capsys, monkeypatch):
     """``cyclegan test --dataroot datasets/horse2zebra/testA --name horse2zebra_pretrained
     --model test --no_dropout`` with a reference-layout generator that still has old
     InstanceNorm running-statistics keys (as the published files do)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.chdir(tmp_path)  # no --gpu_ids: GPU 0 where there is one, else the CPU
     make_image_folder_dataset(tmp_path / "datasets" / "horse2zebra", n=2, size=32)
     torch.manual_seed(0)
     state = define_G(3, 3, 64, "resnet_9blocks", "instance").state_dict()
