@@ -17,7 +17,10 @@ Why not ``DistributedDataParallel``? A GAN step runs D several times per backwar
 freezes D's parameters while G learns, which DDP's bucketed reducer rejects unless it searches
 for unused parameters every step. Like StyleGAN2-ADA, we average the gradients ourselves,
 right before each optimizer step (:func:`average_gradients_before_step`): the same arithmetic
-as DDP, independent of how a model organises its forward passes.
+as DDP, independent of how a model organises its forward passes. Batch-norm running statistics
+(pix2pix) stay per process and rank 0's are saved, as DDP (which broadcasts rank 0's buffers)
+would give. Exact resume is guaranteed for one process: a multi-process resume restores rank
+0's random states and pools on every rank.
 """
 
 from __future__ import annotations
@@ -118,7 +121,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _run_rank(local_rank: int, world: int, port: int, entry: Callable[[list[str]], int], argv):
+def _run_rank(
+    local_rank: int, world: int, port: int, entry: Callable[[list[str]], int], argv: list[str]
+) -> None:
     os.environ.update(
         RANK=str(local_rank), LOCAL_RANK=str(local_rank), WORLD_SIZE=str(world),
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
@@ -145,7 +150,7 @@ def spawn_per_gpu(world: int, entry: Callable[[list[str]], int], argv: list[str]
 
 
 def broadcast_state(modules: Iterable[nn.Module]) -> None:
-    """Copy rank 0's parameters and buffers to every process (start, resume, batch-norm stats)."""
+    """Copy rank 0's parameters and buffers to every process (after building or resuming)."""
     for module in modules:
         for tensor in [*module.parameters(), *module.buffers()]:
             dist.broadcast(tensor.data, src=0)
