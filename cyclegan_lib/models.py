@@ -160,6 +160,7 @@ class BaseModel:
         return net.to(self.device, memory_format=self.memory_format)
 
     def _to_device(self, images: torch.Tensor) -> torch.Tensor:
+        """On the model's device, channels-last on CUDA (pool outputs are re-stacked, contiguous)."""
         return images.to(self.device, memory_format=self.memory_format)
 
     def _add_optimizer(self, name: str, nets: list[nn.Module]) -> None:
@@ -348,9 +349,9 @@ class CycleGANModel(BaseModel):
         self._step("G", sum(losses.values()))
         set_requires_grad(discriminators, True)
         with self.autocast():
-            fake_B = self.pools["fake_B"].query(self.fake_B)
+            fake_B = self._to_device(self.pools["fake_B"].query(self.fake_B))
             losses["D_A"] = self._d_loss(self.netD_A, self.real_B, fake_B)
-            fake_A = self.pools["fake_A"].query(self.fake_A)
+            fake_A = self._to_device(self.pools["fake_A"].query(self.fake_A))
             losses["D_B"] = self._d_loss(self.netD_B, self.real_A, fake_A)
         self._step("D", losses["D_A"] + losses["D_B"])
         return self._as_floats(losses)
@@ -401,7 +402,8 @@ class Pix2PixModel(BaseModel):
 
     def _discriminator_losses(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """D on (A, G(A)) -> fake and (A, B) -> real (Isola 2017, eq. 1), and the WGAN-GP term."""
-        fake_AB = self.pools["fake_AB"].query(torch.cat([self.real_A, self.fake_B], 1)).detach()
+        fake_AB = self.pools["fake_AB"].query(torch.cat([self.real_A, self.fake_B], 1))
+        fake_AB = self._to_device(fake_AB.detach())
         real_AB = torch.cat([self.real_A, self.real_B], 1)
         losses = {  # fake first, as the reference (matters for batch-norm statistics)
             "D_fake": self.criterion(self.netD(fake_AB), False),
