@@ -18,13 +18,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
-
 from .hidden_tests import lesson_exercises
 from .report import ExerciseGrade, SubmissionGrade, summary_table, write_reports
 from .sandbox import MODES, Limits, RunResult, SandboxError, choose_mode, run_isolated
 
-LESSON_IN_NAME = re.compile(r"(?:^|[^0-9])(\d\d)_")
+LESSON_IN_NAME = re.compile(r"(?:^|[_\-\s])(\d\d)_[A-Za-z]")
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 
 
@@ -51,18 +49,19 @@ def lesson_of(notebook: Path, override: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def read_problem(notebook: Path) -> str:
-    """Why the grader won't run this file (empty when it is a readable notebook)."""
+def read_notebook(notebook: Path) -> tuple[str, str]:
+    """(the notebook as nbformat 4 JSON, "") or ("", why the grader won't run this file)."""
+    import nbformat  # slow to import (JSON schema); only the grader needs it
+
     size = notebook.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
-        return (
-            f"the file is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES // 2**20} MiB limit"
-        )
+        limit = MAX_NOTEBOOK_BYTES // 2**20
+        return "", f"the file is {size / 2**20:.0f} MiB, over the {limit} MiB limit"
     try:
-        nbformat.read(str(notebook), as_version=4)
+        return nbformat.writes(nbformat.read(str(notebook), as_version=4)), ""
     except Exception as error:  # any parse failure is the learner's, reported, not raised
-        return f"not a valid notebook: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
-    return ""
+        first_line = str(error).splitlines()[0][:200] if str(error) else ""
+        return "", f"not a valid notebook: {type(error).__name__}: {first_line}"
 
 
 def stop_reason(run: RunResult, limits: Limits) -> str:
@@ -116,13 +115,13 @@ def grade_submission(
         return SubmissionGrade(learner, str(notebook), lesson, problem=why)
     totals = {name: len(ex.single_cases()) for name, ex in exercises.items()}
     grade = SubmissionGrade(learner, str(notebook), lesson)
-    grade.problem = read_problem(notebook)
+    notebook_json, grade.problem = read_notebook(notebook)
     if grade.problem:
         grade.exercises = [
             ExerciseGrade(n, "invalid", 0, t, grade.problem) for n, t in totals.items()
         ]
         return grade
-    run = run_isolated(notebook, lesson, limits, mode)
+    run = run_isolated(notebook_json, lesson, limits, mode)
     grade.problem = stop_reason(run, limits)
     grade.exercises = collect(run, totals, grade.problem)
     grade.seconds, grade.log = run.seconds, run.output

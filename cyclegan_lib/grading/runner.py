@@ -24,8 +24,6 @@ import resource
 import traceback
 from dataclasses import asdict
 
-import nbformat
-
 from .hidden_tests import GradedExercise, Score, lesson_exercises, score_answer
 
 DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
@@ -81,17 +79,19 @@ def limit_resources(max_file_bytes: int, max_memory_bytes: int) -> None:
 def grade_notebook(path: str, lesson: str, pipe: ResultPipe) -> None:
     """Run the notebook's code cells; grade each exercise after the cell that defines it."""
     pending = lesson_exercises(lesson)
-    nb = nbformat.read(path, as_version=4)
+    with open(path, encoding="utf-8") as handle:
+        cells = json.load(handle)["cells"]  # nbformat 4, checked and converted by the grader
     shell = new_shell()
-    for number, cell in enumerate(nb.cells, start=1):
+    for number, cell in enumerate(cells, start=1):
         if not pending:
             break  # every exercise is graded; the rest of the lesson can't change a score
-        if cell.cell_type != "code":
+        if cell["cell_type"] != "code":
             continue
+        source = "".join(cell["source"])
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        targets = [n for n in pending if n in defined_names(cell.source, shell) or n == grade_id]
+        targets = [n for n in pending if n in defined_names(source, shell) or n == grade_id]
         pipe.send(event="cell", cell=number)
-        result = shell.run_cell(cell.source, store_history=False)
+        result = shell.run_cell(source, store_history=False)
         error = result.error_before_exec or result.error_in_exec
         for name in targets:
             pipe.send(**grade_answer(shell.user_ns.get(name), pending.pop(name), number, error))

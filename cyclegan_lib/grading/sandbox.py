@@ -200,12 +200,12 @@ class _Watch:
         return self.result
 
 
-def run_isolated(notebook: Path, lesson: str, limits: Limits, mode: str) -> RunResult:
-    """Grade ``notebook`` with the runner in a child process, in a fresh temporary folder."""
+def run_isolated(notebook_json: str, lesson: str, limits: Limits, mode: str) -> RunResult:
+    """Grade a notebook (nbformat 4 JSON) with the runner in a child process, in a fresh folder."""
     workdir = Path(tempfile.mkdtemp(prefix="cyclegan-grade-"))
     try:
         copy = workdir / "submission.ipynb"
-        shutil.copyfile(notebook, copy)
+        copy.write_text(notebook_json, encoding="utf-8")
         read_fd, write_fd = os.pipe()
         argv = [sys.executable, "-m", "cyclegan_lib.grading.runner", str(copy), lesson]
         argv += ["--results-fd", str(write_fd), "--max-file-bytes", str(limits.max_file)]

@@ -1,0 +1,267 @@
+"""The autograder: hidden cases, the sandbox, and what it does with bad submissions.
+
+The robustness table grades a tiny synthetic lesson (lesson 00's exercise, a few
+cells) in one batch, so one broken notebook can be seen not to break the others;
+one test grades the real lesson 00, instructor and student versions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import cyclegan_lib
+from cyclegan_lib import nbtools
+from cyclegan_lib.exercises import RESULTS
+from cyclegan_lib.grading import find_submissions, lesson_of, main
+from cyclegan_lib.grading.hidden_tests import lesson_exercises, score_answer
+from cyclegan_lib.grading.report import ExerciseGrade, SubmissionGrade, summary_table
+from cyclegan_lib.grading.sandbox import bwrap_works, choose_mode
+
+CORRECT = "def scale_pixels(images):\n    return images.float() / 127.5 - 1.0"
+UNDONE = "def scale_pixels(images):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+FLOAT64 = "def scale_pixels(images):\n    return images.double() / 127.5 - 1.0"
+SYNTAX_ERROR = "def scale_pixels(images)\n    return images.float() / 127.5 - 1.0"
+CHECK = (
+    "from cyclegan_lib.exercises import check\n"
+    "from cyclegan_lib.exercises.lesson00 import SCALE_PIXELS\n\n"
+    "scale_pixels = check(scale_pixels, SCALE_PIXELS)"
+)
+INFINITE_LOOP = "while True:\n    pass"
+HUGE_OUTPUT = "import sys\nfor _ in range(400):\n    sys.stdout.write('x' * 10_000)"
+CRASH = "import os\nos._exit(3)"
+
+
+def vandal_cell(targets: list[Path]) -> str:
+    """A cell that tries to overwrite and delete each target by absolute path, and its own folder."""
+    return f"""import os, shutil
+for target in {[str(t) for t in targets]!r}:
+    for attempt in (lambda: open(target, "w").write("overwritten"), lambda: os.remove(target),
+                    lambda: shutil.rmtree(os.path.dirname(target))):
+        try:
+            attempt()
+            print("vandal succeeded on", target)
+        except Exception as error:
+            print("vandal blocked:", type(error).__name__)
+shutil.rmtree(os.getcwd(), ignore_errors=True)"""
+
+
+def lesson_notebook(answer: str | None, before: tuple[str, ...] = ()) -> str:
+    """A tiny lesson 00: set-up, optional extra cells, the exercise cell (nbgrader-tagged), its check."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# a tiny lesson"),
+        nbformat.v4.new_code_cell("import torch"),
+    ]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in before]
+    if answer is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(answer))
+        nbtools.tag_for_nbgrader(nb)
+    nb.cells.append(nbformat.v4.new_code_cell(CHECK))
+    return nbformat.writes(nb)
+
+
+def write_submissions(folder: Path, notebooks: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for learner, text in notebooks.items():
+        (folder / f"{learner}_00_start_here.ipynb").write_text(text)
+
+
+def grade_folder(folder: Path, out: Path, *options: str) -> dict[str, dict]:
+    assert main([str(folder), "--out", str(out), *options]) == 0
+    return {g["learner"]: g for g in json.loads((out / "grades.json").read_text())}
+
+
+# ------------------------------------------------------------------ hidden cases
+def test_lesson00_exercise_has_visible_and_hidden_cases():
+    graded = lesson_exercises("00")["scale_pixels"]
+    kinds = [kind for kind, _ in graded.single_cases()]
+    assert kinds.count("visible") == 2 and kinds.count("hidden") == 3
+
+
+def test_hidden_cases_are_stricter_than_the_visible_check():
+    """float64 output passes the notebook's check but not the grader's dtype case."""
+    graded = lesson_exercises("00")["scale_pixels"]
+    score = score_answer(lambda images: images.double() / 127.5 - 1.0, graded)
+    assert (score.status, score.visible, score.hidden) == ("failed", "2/2", "1/3")
+    assert "float32" in score.feedback
+    right = score_answer(lambda images: images.float() / 127.5 - 1.0, graded)
+    assert (right.status, right.passed, right.total) == ("passed", 5, 5)
+
+
+def test_each_case_is_scored_on_its_own():
+    """An answer wrong only on value 255 still earns the cases that don't contain 255."""
+    graded = lesson_exercises("00")["scale_pixels"]
+    score = score_answer(lambda images: (images.float() / 127.5 - 1.0).clamp(max=0.99), graded)
+    assert score.status == "failed" and 0 < score.passed < score.total
+
+
+def test_unknown_lesson_has_no_exercises():
+    assert lesson_exercises("99") == {}
+
+
+def test_every_solution_cell_names_an_exercise_of_its_lesson():
+    """The grader finds answers by name: each solution cell's grade_id is an Exercise.name."""
+    for lesson in nbtools.lessons():
+        nb = nbformat.read(str(lesson), 4)
+        ids = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if nbtools.is_solution_cell(c)}
+        names = set(lesson_exercises(lesson_of(lesson, None)))
+        assert ids <= names, (
+            f"{lesson.name}: solution cells {sorted(ids - names)} match no Exercise"
+        )
+        assert names <= ids, f"{lesson.name}: exercises {sorted(names - ids)} have no solution cell"
+
+
+# ------------------------------------------------------------------ finding submissions
+def test_submissions_are_named_by_relative_path(tmp_path):
+    for name in (
+        "alice/00_start_here.ipynb",
+        "bob_00_start_here.ipynb",
+        ".ipynb_checkpoints/x.ipynb",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    found = [learner for learner, _ in find_submissions(tmp_path)]
+    assert found == ["alice/00_start_here", "bob_00_start_here"]
+    assert lesson_of(Path("bob_00_start_here.ipynb"), None) == "00"
+    assert lesson_of(Path("float64_00_start_here.ipynb"), None) == "00"
+    assert lesson_of(Path("homework.ipynb"), None) is None
+    assert lesson_of(Path("homework.ipynb"), "03") == "03"
+
+
+# ------------------------------------------------------------------ the robustness table
+ROBUSTNESS = {
+    # learner: (notebook, expected score, expected status, words in the feedback)
+    "correct": (lesson_notebook(CORRECT), 1.0, "passed", "all 5 cases pass"),
+    "undone": (lesson_notebook(UNDONE), 0.0, "not_done", "NotImplementedError"),
+    "float64": (lesson_notebook(FLOAT64), 0.6, "failed", "float32"),
+    "syntax_error": (lesson_notebook(SYNTAX_ERROR), 0.0, "error", "SyntaxError"),
+    "infinite_loop": (lesson_notebook(CORRECT, (INFINITE_LOOP,)), 0.0, "not_reached", "time limit"),
+    "huge_output": (lesson_notebook(CORRECT, (HUGE_OUTPUT,)), 0.0, "not_reached", "printed more"),
+    "crash": (lesson_notebook(CORRECT, (CRASH,)), 0.0, "not_reached", "exit code 3"),
+    "cell_deleted": (lesson_notebook(None), 0.0, "missing", "no cell defines"),
+    "not_json": ('{"cells": [ this is not JSON', 0.0, "invalid", "not a valid notebook"),
+}
+
+
+@pytest.fixture(scope="module")
+def robustness_grades(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    write_submissions(folder, {k: v[0] for k, v in ROBUSTNESS.items()})
+    out = tmp_path_factory.mktemp("report")
+    grades = grade_folder(folder, out, "--timeout", "25", "--max-output", "1", "--jobs", "2")
+    return grades, out
+
+
+@pytest.mark.parametrize("learner", list(ROBUSTNESS))
+def test_robustness_table(robustness_grades, learner):
+    grades, _ = robustness_grades
+    _, score, status, words = ROBUSTNESS[learner]
+    (exercise,) = grades[f"{learner}_00_start_here"]["exercises"]
+    assert (exercise["score"], exercise["status"]) == (score, status), exercise
+    assert words in exercise["feedback"], exercise["feedback"]
+
+
+def test_report_has_csv_json_and_capped_logs(robustness_grades):
+    grades, out = robustness_grades
+    with open(out / "grades.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[:6] == ["learner", "lesson", "exercise", "score", "max_score", "status"]
+    assert sorted(r["learner"] for r in rows) == sorted(f"{k}_00_start_here" for k in ROBUSTNESS)
+    huge_log = (out / "logs" / "huge_output_00_start_here.txt").read_text()
+    assert len(huge_log) < 100_000 and "bytes printed in all" in huge_log
+    assert grades["correct_00_start_here"]["score"] == grades["correct_00_start_here"]["max_score"]
+
+
+def test_summary_table_lists_every_learner():
+    grades = [
+        SubmissionGrade("ann", "a.ipynb", "00", [ExerciseGrade("f", "passed", 5, 5, "ok")]),
+        SubmissionGrade("bo", "b.ipynb", "00", [ExerciseGrade("f", "invalid", 0, 5, "x")], "bad"),
+    ]
+    lines = summary_table(grades).splitlines()
+    assert lines[0].split()[:3] == ["learner", "lesson", "score"]
+    assert "1/1" in lines[2] and "0/1" in lines[3] and lines[3].endswith("bad")
+
+
+# ------------------------------------------------------------------ the sandbox
+def test_ci_has_bubblewrap():
+    """CI installs bubblewrap (.ci/run); elsewhere the grader falls back to a plain process."""
+    if os.environ.get("CI"):
+        assert bwrap_works(), "bubblewrap is missing or can't create namespaces"
+    assert choose_mode("process") == "process"
+    assert choose_mode("auto") == ("bwrap" if bwrap_works() else "process")
+
+
+@pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not usable here (CI requires it)")
+def test_instructor_files_survive_a_vandal_submission(tmp_path):
+    instructor = tmp_path / "instructor"
+    solutions = instructor / "solutions" / "00_start_here.ipynb"
+    solutions.parent.mkdir(parents=True)
+    solutions.write_text("the instructor's notebook")
+    hidden = Path(cyclegan_lib.__file__).parent / "exercises" / "lesson00.py"
+    before = hidden.read_bytes()
+    submissions = instructor / "submitted"
+    out = instructor / "report"
+    write_submissions(
+        submissions, {"eve": lesson_notebook(CORRECT, (vandal_cell([solutions, hidden]),))}
+    )
+    (submissions / "zed_00_start_here.ipynb").write_text(lesson_notebook(CORRECT))
+    grades = grade_folder(submissions, out, "--timeout", "60", "--sandbox", "bwrap")
+    assert solutions.read_text() == "the instructor's notebook"
+    assert hidden.read_bytes() == before
+    assert (submissions / "zed_00_start_here.ipynb").exists()
+    eve_log = (out / "logs" / "eve_00_start_here.txt").read_text()
+    assert "vandal blocked" in eve_log and "vandal succeeded" not in eve_log
+    assert grades["eve_00_start_here"]["score"] == 1.0  # vandalism earned nothing, broke nothing
+    assert grades["zed_00_start_here"]["score"] == 1.0
+
+
+# ------------------------------------------------------------------ the command line
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["/no/such/place.ipynb"], "no such file or folder: /no/such/place.ipynb"),
+        (["{empty}"], "no .ipynb files in"),
+        (["{empty}", "--timeout", "0"], "--timeout: must be a positive number, got '0'"),
+        (["{empty}", "--lesson", "1"], "--lesson: must be two digits like 01, got '1'"),
+    ],
+)
+def test_bad_command_lines_get_one_clear_error(tmp_path, capsys, argv, message):
+    argv = [a.replace("{empty}", str(tmp_path)) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_unknown_lesson_is_reported_not_raised(tmp_path):
+    (tmp_path / "homework.ipynb").write_text(lesson_notebook(CORRECT))
+    grades = grade_folder(tmp_path, tmp_path / "out")
+    assert "can't tell the lesson" in grades["homework"]["problem"]
+    assert grades["homework"]["score"] == 0
+
+
+# ------------------------------------------------------------------ the real lesson
+def test_real_lesson00_instructor_full_marks_student_not_done(tmp_path):
+    """The committed lesson graded as a learner would hand it in, solved and unsolved."""
+    lesson = nbtools.notebooks_dir() / "00_start_here.ipynb"
+    RESULTS.clear()
+    folder = tmp_path / "submitted"
+    (folder / "teacher").mkdir(parents=True)
+    (folder / "learner").mkdir()
+    (folder / "teacher" / lesson.name).write_bytes(lesson.read_bytes())
+    nbtools.write(nbtools.student_version(lesson), folder / "learner" / lesson.name)
+    grades = grade_folder(folder, tmp_path / "out", "--timeout", "300", "--jobs", "2")
+    teacher = grades["teacher/00_start_here"]["exercises"]
+    learner = grades["learner/00_start_here"]["exercises"]
+    assert [(e["exercise"], e["score"]) for e in teacher] == [("scale_pixels", 1.0)]
+    assert [(e["exercise"], e["status"]) for e in learner] == [("scale_pixels", "not_done")]
+    assert RESULTS == {}, "a notebook's check() ran in the grader's own process"
