@@ -26,6 +26,7 @@ import nbformat
 
 from . import config
 from .env import build_dir, get_profile, repo_root
+from .site import build_site
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
@@ -241,7 +242,7 @@ def write_summary(out: Path, runs: list[dict]) -> None:
         numbers = results / f"{run['lesson']}.json"
         run["results"] = json.loads(numbers.read_text()) if numbers.exists() else None
     (results / "summary.json").write_text(json.dumps(runs, indent=2))
-    print(f"wrote {results / 'summary.json'}")
+    print(f"wrote {results / 'summary.json'} and {build_site(out, runs)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,96 @@
+"""The course site (build/index.html) built from fake lesson runs."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import nbformat
+
+from cyclegan_lib import nbtools, site
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.hrefs += [value for name, value in attrs if tag == "a" and name == "href"]
+
+
+def fake_build(build, lessons):
+    """Executed notebooks, HTML pages and results files as ``make course`` leaves them."""
+    (build / "notebooks").mkdir(parents=True)
+    (build / "results").mkdir()
+    for lesson, title, numbers in lessons:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"badge\n\n# {title}\n\ntext")]
+        nbformat.write(nb, str(build / "notebooks" / f"{lesson}.ipynb"))
+        (build / f"{lesson}.html").write_text("<html></html>")
+        if numbers is not None:
+            (build / "results" / f"{lesson}.json").write_text(json.dumps(numbers))
+
+
+def test_site_lists_lessons_in_order_with_results_and_links(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    fake_build(
+        tmp_path,
+        [
+            (
+                "01_vanilla_gan",
+                "01 · Vanilla GAN",
+                {
+                    "lesson": "01_vanilla_gan",
+                    "profile": "cpu",
+                    "written": "now",
+                    "label_accuracy": 0.9312,
+                    "frechet": 12.3456,
+                    "classes": {"present": 10},
+                },
+            ),
+            ("00_start_here", "00 · Start here", {"clean_classifier_test_accuracy": 0.972}),
+            ("02_conditional_gan", "02 · Conditional GAN", None),
+        ],
+    )
+    runs = [
+        {
+            "lesson": "02_conditional_gan",
+            "status": "failed: CellExecutionError",
+            "seconds": 3.2,
+            "profile": "cpu",
+        },
+        {"lesson": "00_start_here", "status": "ok", "seconds": 41.04, "profile": "cpu"},
+        {"lesson": "01_vanilla_gan", "status": "ok", "seconds": 250.0, "profile": "cpu"},
+    ]
+    nbtools.write_summary(tmp_path, runs)  # what `make course` calls after executing the lessons
+    page = (tmp_path / "index.html").read_text()
+
+    titles = re.findall(r'<span class="number">(\d\d)</span>([^<]+)', page)
+    assert [(n, t.strip()) for n, t in titles] == [
+        ("00", "Start here"),
+        ("01", "Vanilla GAN"),
+        ("02", "Conditional GAN"),
+    ]
+    assert "97.2%" in page and "93.1%" in page and "12.35" in page  # formatted numbers
+    assert "classes › present" in page and "written" not in page
+    assert "2/3</b>lessons ran" in page and "failed: CellExecutionError" in page
+    assert "41.0 s" in page and "4 min 10 s" in page and "This lesson saved no results." in page
+    parser = Links()
+    parser.feed(page)
+    assert len(parser.hrefs) == 6
+    assert all((tmp_path / href).exists() for href in parser.hrefs), parser.hrefs
+
+
+def test_site_rebuilds_from_summary(tmp_path, capsys):
+    assert site.main([str(tmp_path)]) == 1
+    assert "run 'make course' first" in capsys.readouterr().err
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "summary.json").write_text(
+        json.dumps(
+            [{"lesson": "00_start_here", "status": "ok", "seconds": 1.0, "profile": "smoke"}]
+        )
+    )
+    assert site.main([str(tmp_path)]) == 0
+    assert "00_start_here" in (tmp_path / "index.html").read_text()
