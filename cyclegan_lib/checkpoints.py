@@ -51,6 +51,12 @@ def atomic_save(obj: Any, path: Path) -> None:
         raise
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files left by a save that was killed half-way (they are never read)."""
+    for leftover in Path(folder).glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def network_file(folder: Path, label: str, net_name: str) -> Path:
     """The reference's file name: ``<folder>/<label>_net_<net_name>.pth``."""
     return Path(folder) / f"{label}_net_{net_name}.pth"

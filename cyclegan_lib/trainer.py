@@ -155,8 +155,13 @@ class Trainer:
         }  # fmt: skip
         self.position = Position(epoch=opt.epoch_count)
         self.stepped = False
+        if self.context.is_main:
+            checkpoints.remove_stale_temporaries(self.folder)
         if opt.continue_train:
             self.resume()
+        elif self.state_file.is_file():
+            self.say(f"note: {self.folder} holds an earlier run; starting over "
+                     "(--continue_train resumes it)")  # fmt: skip
         if self.context.distributed:
             distributed.broadcast_state(self.model.networks().values())
             for optimizer in self.model.optimizers.values():

@@ -118,3 +118,12 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.equal(torch.load(path, weights_only=True)["good"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["latest_state.pt"]
+
+
+def test_temporaries_of_a_killed_save_are_cleaned_up(tmp_path):
+    from cyclegan_lib.checkpoints import remove_stale_temporaries
+
+    (tmp_path / "latest_state.pt").write_bytes(b"kept")
+    (tmp_path / ".latest_state.pt.k2j4.tmp").write_bytes(b"half")
+    remove_stale_temporaries(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["latest_state.pt"]
