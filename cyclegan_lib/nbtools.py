@@ -104,17 +104,22 @@ def make_student(nb):
 
 # ---------------------------------------------------------------- diff-friendly outputs
 def strip_outputs(nb) -> None:
-    """Keep outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; drop counts and run metadata."""
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-        if cell.cell_type != "code":
-            continue
-        cell.execution_count = None
-        if CHECK_MARKER not in cell.source:
+    """Keep outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; drop run metadata.
+
+    nbval refuses stored outputs without an execution count, so compared cells
+    keep one: their position among the code cells, stable from run to run.
+    """
+    code_cells = (cell for cell in nb.cells if cell.cell_type == "code")
+    for position, cell in enumerate(code_cells, start=1):
+        for key in ("execution", "lines_to_next_cell"):
+            cell.metadata.pop(key, None)
+        compared = CHECK_MARKER in cell.source
+        cell.execution_count = position if compared else None
+        if not compared:
             cell.outputs = []
         for output in cell.outputs:
             if "execution_count" in output:
-                output["execution_count"] = None
+                output["execution_count"] = position
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
