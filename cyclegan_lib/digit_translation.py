@@ -1,0 +1,293 @@
+"""Small-scale pix2pix and CycleGAN on the 32-px digit domains (lessons 03 and 04).
+
+The models are the library's (:mod:`cyclegan_lib.models`, the reference's
+training steps); what changes from the papers is only the scale, so that a
+lesson trains in minutes on a laptop CPU:
+
+* a U-Net with 5 levels (``unet_32``: 32 px down to a 1x1 bottleneck) and few
+  channels instead of ``unet_256`` / ``resnet_9blocks`` with 64;
+* a PatchGAN with 2 layers (34x34 patches, already the whole 32-px image)
+  instead of 3 (70x70);
+* mini-batches and a higher learning rate instead of batch 1 and 2e-4, and the
+  reference's linear decay counted in iterations instead of epochs.
+
+Everything is seeded: the same :class:`DigitRecipe` gives the same networks,
+batches and image-pool draws.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .digits import PairedDigits, UnpairedDigits
+from .env import seed_everything
+from .losses import l1_loss
+from .metrics import evaluate_digits
+from .models import BaseModel, CycleGANModel, ModelConfig, Pix2PixModel
+from .networks import define_G
+from .plotting import progress
+from .schedulers import get_scheduler
+
+
+@dataclass(frozen=True)
+class DigitRecipe:
+    """How long and how big: one recipe per profile, shared by a lesson's ablation arms.
+
+    ``decay_fraction`` is the share of the ``steps`` over which the learning rate
+    decays linearly to zero, after a constant phase (the reference's ``linear``
+    policy, Zhu et al. 2017 Sec. 7, counted in iterations).
+    """
+
+    steps: int
+    batch_size: int = 16
+    netG: str = "unet_32"
+    ngf: int = 32
+    ndf: int = 32
+    n_layers_D: int = 2
+    lr: float = 1e-3
+    decay_fraction: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"steps and batch_size must be >= 1, got {self.steps}, {self.batch_size}"
+            )
+        if not 0.0 <= self.decay_fraction <= 1.0:
+            raise ValueError(f"decay_fraction must be in [0, 1], got {self.decay_fraction}")
+
+    @property
+    def decay_steps(self) -> int:
+        return round(self.steps * self.decay_fraction)
+
+
+@dataclass
+class TrainingRun:
+    """What a training function returns: the trained generators, per-step losses, wall time."""
+
+    generators: dict[str, nn.Module]
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    model: BaseModel | None = None
+
+    def record(self, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            self.history.setdefault(name, []).append(value)
+
+
+def batch_indices(
+    n_items: int, batch_size: int, steps: int, generator: torch.Generator
+) -> Iterator[torch.Tensor]:
+    """``steps`` batches of indices, reshuffled every epoch like a shuffling DataLoader."""
+    order = torch.randperm(n_items, generator=generator)
+    position = 0
+    for _ in range(steps):
+        if position + batch_size > n_items:
+            order, position = torch.randperm(n_items, generator=generator), 0
+        yield order[position : position + batch_size]
+        position += batch_size
+
+
+def linear_decay_schedulers(
+    optimizers: dict[str, torch.optim.Optimizer], recipe: DigitRecipe
+) -> list[torch.optim.lr_scheduler.LRScheduler]:
+    """The reference's ``linear`` LR policy, stepped once per iteration instead of per epoch."""
+    constant = recipe.steps - recipe.decay_steps
+    return [
+        get_scheduler(optimizer, "linear", n_epochs=constant, n_epochs_decay=recipe.decay_steps)
+        for optimizer in optimizers.values()
+    ]
+
+
+def pix2pix_config(recipe: DigitRecipe, lambda_L1: float = 100.0) -> ModelConfig:
+    """pix2pix's defaults (batch norm, vanilla GAN, no pool) at the recipe's scale: colour -> clean."""
+    return ModelConfig.pix2pix(
+        input_nc=3,
+        output_nc=1,
+        netG=recipe.netG,
+        ngf=recipe.ngf,
+        ndf=recipe.ndf,
+        netD="n_layers",
+        n_layers_D=recipe.n_layers_D,
+        lr=recipe.lr,
+        lambda_L1=lambda_L1,
+    )
+
+
+def cyclegan_config(
+    recipe: DigitRecipe, lambda_cycle: float = 10.0, pool_size: int = 50
+) -> ModelConfig:
+    """CycleGAN's defaults (instance norm, LSGAN, pool 50, λ=10) at the recipe's scale.
+
+    A = X = clean digits (1 channel), B = Y = colour digits (3 channels). The
+    identity loss is off: it compares G(y) with y, which needs G to accept its
+    own output domain, impossible when X and Y have different channel counts
+    (the reference refuses it too).
+    """
+    return ModelConfig(
+        input_nc=1,
+        output_nc=3,
+        netG=recipe.netG,
+        ngf=recipe.ngf,
+        ndf=recipe.ndf,
+        netD="n_layers",
+        n_layers_D=recipe.n_layers_D,
+        norm="instance",
+        gan_mode="lsgan",
+        pool_size=pool_size,
+        lr=recipe.lr,
+        lambda_A=lambda_cycle,
+        lambda_B=lambda_cycle,
+        lambda_identity=0.0,
+    )
+
+
+def _train(
+    model: BaseModel,
+    make_batch,
+    recipe: DigitRecipe,
+    description: str,
+) -> TrainingRun:
+    """The loop both lessons share: set_input, optimize_parameters, step the LR schedule."""
+    schedulers = linear_decay_schedulers(model.optimizers, recipe)
+    run = TrainingRun(generators={}, model=model)
+    start = time.perf_counter()
+    model.train()
+    for step in progress(range(recipe.steps), desc=description):
+        model.set_input(make_batch(step))
+        run.record(model.optimize_parameters())
+        for scheduler in schedulers:
+            scheduler.step()
+    model.eval()
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def batch_generator(recipe: DigitRecipe) -> torch.Generator:
+    """The batches' own random stream, so every arm of an ablation sees the same batches."""
+    return torch.Generator().manual_seed(recipe.seed)
+
+
+def _paired_batches(data: PairedDigits, recipe: DigitRecipe):
+    batches = list(
+        batch_indices(len(data.labels), recipe.batch_size, recipe.steps, batch_generator(recipe))
+    )
+
+    def make_batch(step: int) -> dict:
+        index = batches[step]
+        return {"A": data.color[index], "B": data.clean[index], "A_paths": [], "B_paths": []}
+
+    return make_batch
+
+
+def train_pix2pix_digits(
+    data: PairedDigits, recipe: DigitRecipe, lambda_L1: float = 100.0
+) -> TrainingRun:
+    """pix2pix (Isola et al. 2017, eq. 4: cGAN + λ·L1) from colour digits to clean digits.
+
+    Returns a run whose ``generators["G"]`` maps (N, 3, 32, 32) -> (N, 1, 32, 32).
+    """
+    generator = seed_everything(recipe.seed)
+    model = Pix2PixModel(pix2pix_config(recipe, lambda_L1), generator=generator)
+    run = _train(model, _paired_batches(data, recipe), recipe, "pix2pix")
+    run.generators = {"G": model.netG}
+    return run
+
+
+class L1OnlyModel(BaseModel):
+    """The ablation of Isola et al. 2017, Sec. 4.2: the same U-Net trained with λ·L1 alone, no D."""
+
+    loss_names = ("G_L1",)
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.netG = define_G(c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, not c.no_dropout)
+        self._add_optimizer("G", [self.netG])
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"G": self.netG}
+
+    def set_input(self, batch: dict) -> None:
+        self.real_A, self.real_B = batch["A"], batch["B"]
+
+    def optimize_parameters(self) -> dict[str, float]:
+        self.fake_B = self.netG(self.real_A)
+        self.loss_G_L1 = l1_loss(self.fake_B, self.real_B) * self.config.lambda_L1
+        self._step("G", self.loss_G_L1)
+        return self._losses()
+
+
+def train_l1_only_digits(
+    data: PairedDigits, recipe: DigitRecipe, lambda_L1: float = 100.0
+) -> TrainingRun:
+    """The L1-only arm: same G, seed, batches and schedule as :func:`train_pix2pix_digits`."""
+    seed_everything(recipe.seed)  # the same initial G as the cGAN arm
+    model = L1OnlyModel(pix2pix_config(recipe, lambda_L1))
+    run = _train(model, _paired_batches(data, recipe), recipe, "L1 only")
+    run.generators = {"G": model.netG}
+    return run
+
+
+def train_cyclegan_digits(
+    data: UnpairedDigits, recipe: DigitRecipe, lambda_cycle: float = 10.0, pool_size: int = 50
+) -> TrainingRun:
+    """CycleGAN (Zhu et al. 2017, eq. 3 with LSGAN) on the unpaired halves.
+
+    X = clean digits and Y = colour digits are drawn independently, so no batch
+    holds a pair. ``lambda_cycle=0`` is the no-cycle ablation. Returns a run
+    with ``generators["G"]`` (X -> Y, the reference's G_A) and ``generators["F"]``
+    (Y -> X, G_B).
+    """
+    generator = seed_everything(recipe.seed)
+    model = CycleGANModel(cyclegan_config(recipe, lambda_cycle, pool_size), generator=generator)
+    stream = batch_generator(recipe)
+    x_batches = list(batch_indices(len(data.clean), recipe.batch_size, recipe.steps, stream))
+    y_batches = list(batch_indices(len(data.color), recipe.batch_size, recipe.steps, stream))
+
+    def make_batch(step: int) -> dict:
+        x, y = data.clean[x_batches[step]], data.color[y_batches[step]]
+        return {"A": x, "B": y, "A_paths": [], "B_paths": []}
+
+    run = _train(model, make_batch, recipe, "CycleGAN" if lambda_cycle else "no cycle")
+    run.generators = {"G": model.netG_A, "F": model.netG_B}
+    return run
+
+
+@torch.no_grad()
+def translate(net: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Apply a generator in eval mode (running batch-norm statistics, no dropout), in chunks."""
+    was_training = net.training
+    net.eval()
+    device = next(net.parameters()).device
+    out = torch.cat([net(chunk.to(device)).cpu() for chunk in images.split(batch_size)])
+    net.train(was_training)
+    return out
+
+
+def evaluate_translation(
+    translated: torch.Tensor,
+    domain: str,
+    labels: torch.Tensor,
+    target: torch.Tensor | None = None,
+) -> dict[str, float]:
+    """How well translations into ``domain`` keep their digit, read by that domain's classifier.
+
+    ``label_accuracy`` (the source digit's label is read back), ``confident_fraction``,
+    ``frechet_distance`` to the real test digits of ``domain`` and, when the true
+    image is known (the paired test set), ``l1_to_target`` = mean |translated - target|
+    on the [-1, 1] scale.
+    """
+    numbers = evaluate_digits(translated, domain, labels)
+    result = {
+        key: float(numbers[key])
+        for key in ("label_accuracy", "confident_fraction", "frechet_distance")
+    }
+    if target is not None:
+        result["l1_to_target"] = l1_loss(translated, target).item()
+    return result
