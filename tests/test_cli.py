@@ -23,15 +23,6 @@ SHRINK = ["--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4", "--netD", "n_l
           "--crop_size", "32", "--num_threads", "0"]  # fmt: skip
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One intra-op thread: with two, a busy 2-core machine made these tiny steps 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def cyclegan(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """``python -m cyclegan_lib ARGS`` in ``cwd``, as a user would run it."""
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "COURSE_PROFILE": "smoke", **env}

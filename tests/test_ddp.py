@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 import torch
 
 from cyclegan_lib import distributed
@@ -23,15 +22,6 @@ TINY = ["--gpu_ids", "-1", "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4
         "--netD", "n_layers", "--n_layers_D", "1", "--load_size", "16", "--crop_size", "16",
         "--num_threads", "0", "--n_epochs", "2", "--n_epochs_decay", "0", "--print_freq", "1",
         "--display_id", "-1", "--name", "ddp"]  # fmt: skip
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One intra-op thread: with two, a busy 2-core machine made these tiny steps 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 RANK_SCRIPT = textwrap.dedent(

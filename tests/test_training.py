@@ -27,15 +27,6 @@ CYCLE = [*TINY, "--netG", "resnet_1blocks", "--load_size", "20", "--crop_size", 
 TRAIN = ["--display_id", "-1", "--print_freq", "1"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One intra-op thread: with two, a busy 2-core machine made these tiny steps 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 LOSS_LINE = re.compile(
     r"^\(epoch: \d+, iters: \d+, time: \d+\.\d{3}, data: \d+\.\d{3}\) "
     r"D_A: -?\d+\.\d{3} G_A: .* idt_B: -?\d+\.\d{3} $"
