@@ -73,7 +73,7 @@ class TrainingRun:
     generators: dict[str, nn.Module]
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
-    model: BaseModel | None = None
+    model: BaseModel | L1OnlyModel | None = None
 
     def record(self, losses: dict[str, float]) -> None:
         for name, value in losses.items():
@@ -147,8 +147,49 @@ def cyclegan_config(
     )
 
 
+class L1OnlyModel:
+    """The ablation of Isola et al. 2017, Sec. 4.2: the same U-Net trained with λ·L1 alone, no D.
+
+    Same interface as the library's models (``set_input``, ``optimize_parameters``,
+    ``optimizers``, ``train``/``eval``), so the same loop trains it.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        c = config
+        self.lambda_L1 = c.lambda_L1
+        self.netG = define_G(
+            c.input_nc,
+            c.output_nc,
+            c.ngf,
+            c.netG,
+            c.norm,
+            not c.no_dropout,
+            c.init_type,
+            c.init_gain,
+        )
+        adam = torch.optim.Adam(self.netG.parameters(), lr=c.lr, betas=(c.beta1, 0.999))
+        self.optimizers = {"G": adam}
+
+    def train(self) -> None:
+        self.netG.train()
+
+    def eval(self) -> None:
+        self.netG.eval()
+
+    def set_input(self, batch: dict) -> None:
+        self.real_A, self.real_B = batch["A"], batch["B"]
+
+    def optimize_parameters(self) -> dict[str, float]:
+        """One Adam step on λ·||y - G(x)||₁ (Isola 2017, eq. 3)."""
+        loss = l1_loss(self.netG(self.real_A), self.real_B) * self.lambda_L1
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["G"].step()
+        return {"G_L1": loss.item()}
+
+
 def _train(
-    model: BaseModel,
+    model: BaseModel | L1OnlyModel,
     make_batch,
     recipe: DigitRecipe,
     description: str,
@@ -197,30 +238,6 @@ def train_pix2pix_digits(
     run = _train(model, _paired_batches(data, recipe), recipe, "pix2pix")
     run.generators = {"G": model.netG}
     return run
-
-
-class L1OnlyModel(BaseModel):
-    """The ablation of Isola et al. 2017, Sec. 4.2: the same U-Net trained with λ·L1 alone, no D."""
-
-    loss_names = ("G_L1",)
-
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config)
-        c = config
-        self.netG = define_G(c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, not c.no_dropout)
-        self._add_optimizer("G", [self.netG])
-
-    def networks(self) -> dict[str, nn.Module]:
-        return {"G": self.netG}
-
-    def set_input(self, batch: dict) -> None:
-        self.real_A, self.real_B = batch["A"], batch["B"]
-
-    def optimize_parameters(self) -> dict[str, float]:
-        self.fake_B = self.netG(self.real_A)
-        self.loss_G_L1 = l1_loss(self.fake_B, self.real_B) * self.config.lambda_L1
-        self._step("G", self.loss_G_L1)
-        return self._losses()
 
 
 def train_l1_only_digits(

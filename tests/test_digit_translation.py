@@ -1,0 +1,145 @@
+"""Small-scale pix2pix / CycleGAN training on the digits: batches, schedule, arms, evaluation."""
+
+import pytest
+import torch
+
+from cyclegan_lib.digit_translation import (
+    DigitRecipe,
+    L1OnlyModel,
+    batch_indices,
+    cyclegan_config,
+    evaluate_translation,
+    linear_decay_schedulers,
+    pix2pix_config,
+    train_cyclegan_digits,
+    train_l1_only_digits,
+    train_pix2pix_digits,
+    translate,
+)
+from cyclegan_lib.digits import PairedDigits, UnpairedDigits, paired_digits
+from cyclegan_lib.env import seed_everything
+from cyclegan_lib.models import Pix2PixModel
+
+TINY = dict(steps=3, batch_size=4, ngf=4, ndf=4)
+
+
+@pytest.fixture(scope="module")
+def paired() -> PairedDigits:
+    data = paired_digits("test")
+    return PairedDigits(data.clean[:40], data.color[:40], data.labels[:40])
+
+
+@pytest.fixture(scope="module")
+def unpaired(paired) -> UnpairedDigits:
+    return UnpairedDigits(
+        paired.clean[:20], paired.labels[:20], paired.color[20:], paired.labels[20:]
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [({"steps": 0}, "steps"), ({"steps": 5, "batch_size": 0}, "batch_size"),
+     ({"steps": 5, "decay_fraction": 1.5}, "decay_fraction")],
+)  # fmt: skip
+def test_recipe_rejects_bad_values(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        DigitRecipe(**kwargs)
+
+
+def test_batches_cover_every_item_once_per_epoch():
+    batches = list(batch_indices(10, 3, 6, torch.Generator().manual_seed(0)))
+    assert len(batches) == 6 and all(len(b) == 3 for b in batches)
+    first_epoch = torch.cat(batches[:3])
+    assert len(set(first_epoch.tolist())) == 9  # no repeats within an epoch
+    again = list(batch_indices(10, 3, 6, torch.Generator().manual_seed(0)))
+    assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
+
+
+def test_linear_decay_is_constant_then_reaches_near_zero():
+    recipe = DigitRecipe(steps=10, lr=1e-3, decay_fraction=0.4)
+    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=recipe.lr)
+    (scheduler,) = linear_decay_schedulers({"G": optimizer}, recipe)
+    rates = []
+    for _ in range(recipe.steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[:6] == pytest.approx([1e-3] * 6)
+    assert all(a > b for a, b in zip(rates[5:], rates[6:], strict=False))
+    assert rates[-1] == pytest.approx(1e-3 / 5)
+
+
+def test_configs_follow_the_papers_defaults():
+    recipe = DigitRecipe(steps=1)
+    p2p, cyc = pix2pix_config(recipe), cyclegan_config(recipe)
+    assert (p2p.input_nc, p2p.output_nc, p2p.gan_mode, p2p.norm, p2p.pool_size) == (
+        3, 1, "vanilla", "batch", 0,
+    )  # fmt: skip
+    assert p2p.lambda_L1 == 100.0
+    assert (cyc.input_nc, cyc.output_nc, cyc.gan_mode, cyc.norm, cyc.pool_size) == (
+        1, 3, "lsgan", "instance", 50,
+    )  # fmt: skip
+    assert cyc.lambda_A == cyc.lambda_B == 10.0 and cyc.lambda_identity == 0.0
+
+
+def test_l1_only_arm_starts_from_the_same_generator_as_pix2pix():
+    config = pix2pix_config(DigitRecipe(**TINY))
+    seed_everything(0)
+    cgan = Pix2PixModel(config, generator=torch.Generator().manual_seed(0))
+    seed_everything(0)
+    l1_only = L1OnlyModel(config)
+    for (name, a), b in zip(
+        cgan.netG.state_dict().items(), l1_only.netG.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_pix2pix_and_l1_only_train_and_are_deterministic(paired):
+    recipe = DigitRecipe(**TINY)
+    run = train_pix2pix_digits(paired, recipe)
+    assert set(run.history) == {"G_GAN", "G_L1", "D_real", "D_fake"}
+    assert all(len(v) == recipe.steps for v in run.history.values())
+    assert translate(run.generators["G"], paired.color[:5]).shape == (5, 1, 32, 32)
+    again = train_pix2pix_digits(paired, recipe)
+    assert again.history == run.history
+    l1_run = train_l1_only_digits(paired, recipe)
+    assert list(l1_run.history) == ["G_L1"]
+    # same initial G and same first batch: the first L1 values agree
+    assert l1_run.history["G_L1"][0] == pytest.approx(run.history["G_L1"][0])
+
+
+def test_l1_only_training_lowers_the_l1_loss(paired):
+    run = train_l1_only_digits(paired, DigitRecipe(steps=12, batch_size=8, ngf=4, lr=2e-3))
+    losses = run.history["G_L1"]
+    assert sum(losses[-3:]) < sum(losses[:3])
+
+
+def test_cyclegan_arms(unpaired):
+    recipe = DigitRecipe(**TINY)
+    run = train_cyclegan_digits(unpaired, recipe)
+    G, F = run.generators["G"], run.generators["F"]
+    assert translate(G, unpaired.clean[:2]).shape == (2, 3, 32, 32)
+    assert translate(F, unpaired.color[:2]).shape == (2, 1, 32, 32)
+    assert min(run.history["cycle_A"]) > 0
+    no_cycle = train_cyclegan_digits(unpaired, recipe, lambda_cycle=0.0)
+    assert no_cycle.history["cycle_A"] == [0.0] * recipe.steps
+    assert no_cycle.history["cycle_B"] == [0.0] * recipe.steps
+
+
+def test_translate_restores_mode_and_matches_one_pass(paired):
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 1, 1), torch.nn.BatchNorm2d(1)).train()
+    chunked = translate(net, paired.color, batch_size=7)
+    assert net.training
+    net.eval()
+    with torch.no_grad():
+        assert torch.allclose(chunked, net(paired.color), atol=1e-6)
+
+
+def test_evaluate_translation_on_the_true_images(paired):
+    numbers = evaluate_translation(paired.clean, "clean", paired.labels, target=paired.clean)
+    assert numbers["l1_to_target"] == 0.0
+    assert numbers["label_accuracy"] >= 0.9
+    blank = evaluate_translation(
+        -torch.ones_like(paired.clean), "clean", paired.labels, paired.clean
+    )
+    assert blank["label_accuracy"] < 0.5 and blank["l1_to_target"] > 0.1

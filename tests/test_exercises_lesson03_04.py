@@ -1,0 +1,129 @@
+"""Lessons 03/04 exercises: references agree with the library's models, wrong answers are caught."""
+
+import copy
+
+import pytest
+import torch
+
+from cyclegan_lib.exercises import check, grade
+from cyclegan_lib.exercises import lesson03 as l03
+from cyclegan_lib.exercises import lesson04 as l04
+from cyclegan_lib.models import CycleGANModel, ModelConfig, Pix2PixModel
+from cyclegan_lib.pool import ImagePool
+from cyclegan_lib.widgets.patchgan import conv_geometry, patchgan
+
+EXERCISES = [
+    l03.RECEPTIVE_FIELD,
+    l03.SKIP_CONNECTION,
+    l03.CONDITIONAL_D_LOSS,
+    l03.PIX2PIX_G_LOSS,
+    l04.LSGAN_D_LOSS,
+    l04.CYCLE_CONSISTENCY_LOSS,
+    l04.QUERY_POOL,
+    l04.CYCLEGAN_GENERATOR_LOSS,
+]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.name)
+def test_reference_passes_and_placeholder_is_not_done(exercise):
+    assert grade(exercise.reference, exercise).status == "passed"
+
+    def placeholder(*args, **kwargs):
+        raise NotImplementedError()
+
+    assert check(placeholder, exercise, quiet=True) is exercise.reference
+    assert grade(placeholder, exercise).status == "not_done"
+
+
+def batch(nc_a: int, nc_b: int, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "A": torch.rand(2, nc_a, 32, 32, generator=g) * 2 - 1,
+        "B": torch.rand(2, nc_b, 32, 32, generator=g) * 2 - 1,
+        "A_paths": [],
+        "B_paths": [],
+    }
+
+
+SMALL = dict(netG="unet_32", ngf=4, ndf=4, netD="n_layers", n_layers_D=2)
+
+
+def test_pix2pix_references_match_the_model_step():
+    torch.manual_seed(0)
+    model = Pix2PixModel(ModelConfig.pix2pix(input_nc=3, output_nc=1, **SMALL))
+    model.set_input(batch(3, 1))
+    d_before = copy.deepcopy(model.netD)
+    losses = model.optimize_parameters()
+    x, y, fake_y = model.real_A, model.real_B, model.fake_B.detach()
+    d_loss = l03.conditional_d_loss(d_before, x, y, fake_y)
+    assert d_loss.item() == pytest.approx(0.5 * (losses["D_real"] + losses["D_fake"]), rel=1e-5)
+    g_loss = l03.pix2pix_g_loss(model.netD, x, y, fake_y, lambda_L1=100.0)
+    assert g_loss.item() == pytest.approx(losses["G_GAN"] + losses["G_L1"], rel=1e-5)
+
+
+def test_cyclegan_references_match_the_model_step():
+    torch.manual_seed(0)
+    config = ModelConfig(input_nc=1, output_nc=3, lambda_identity=0.0, **SMALL)
+    model = CycleGANModel(config)
+    model.set_input(batch(1, 3))
+    G, F = copy.deepcopy(model.netG_A), copy.deepcopy(model.netG_B)
+    D_X, D_Y = copy.deepcopy(model.netD_B), copy.deepcopy(model.netD_A)
+    x, y = model.real_A, model.real_B
+    cycle = l04.cycle_consistency_loss(x, y, G, F, 10.0)
+    total = l04.cyclegan_generator_loss(x, y, G, F, D_X, D_Y, 10.0)
+    losses = model.optimize_parameters()
+    assert cycle.item() == pytest.approx(losses["cycle_A"] + losses["cycle_B"], rel=1e-5)
+    expected = losses["G_A"] + losses["G_B"] + losses["cycle_A"] + losses["cycle_B"]
+    assert total.item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_receptive_field_reference_agrees_with_the_network(n_layers):
+    convs = [m for m in patchgan(n_layers).modules() if isinstance(m, torch.nn.Conv2d)]
+    kernels = [c.kernel_size[0] for c in convs]
+    strides = [c.stride[0] for c in convs]
+    assert (
+        l03.receptive_field(kernels, strides) == conv_geometry(patchgan(n_layers)).receptive_field
+    )
+
+
+def test_query_pool_is_the_library_pool():
+    images = torch.randn(6, 1, 2, 2)
+    stored: list[torch.Tensor] = []
+    mine = [
+        l04.query_pool(stored, images[i : i + 3], 4, torch.Generator().manual_seed(9))
+        for i in (0, 3)
+    ]
+    pool = ImagePool(4, torch.Generator().manual_seed(9))
+    first = pool.query(images[:3])
+    pool.generator = torch.Generator().manual_seed(9)  # query_pool gets a fresh generator each call
+    second = pool.query(images[3:])
+    assert torch.equal(mine[0], first) and torch.equal(mine[1], second)
+    assert all(torch.equal(a, b) for a, b in zip(stored, pool.images, strict=True))
+
+
+def test_common_mistakes_get_specific_feedback(capsys):
+    def skip_after(x, block):  # wrong order of the concatenation
+        return torch.cat([block(x), x], dim=1)
+
+    def undetached_d_loss(D, x, y, fake_y):
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        real, fake = D(torch.cat([x, y], 1)), D(torch.cat([x, fake_y], 1))
+        return 0.5 * (bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake)))
+
+    def lsgan_without_half(d_real, d_fake):
+        return ((d_real - 1) ** 2).mean() + (d_fake**2).mean()
+
+    def pool_always_new(stored, images, pool_size, generator):
+        return images
+
+    for fn, exercise in [
+        (skip_after, l03.SKIP_CONNECTION),
+        (undetached_d_loss, l03.CONDITIONAL_D_LOSS),
+        (lsgan_without_half, l04.LSGAN_D_LOSS),
+        (pool_always_new, l04.QUERY_POOL),
+    ]:
+        assert check(fn, exercise) is exercise.reference
+        out = capsys.readouterr().out
+        assert "❌" in out and exercise.hint[:20] in out
+    assert "gradient reaches fake_y" in grade(undetached_d_loss, l03.CONDITIONAL_D_LOSS).message
