@@ -1,0 +1,181 @@
+"""Training loops for lessons 01 and 02: alternating D and G steps, snapshots, loss history.
+
+One step follows Algorithm 1 of Goodfellow et al. 2014 with k = 1: update D on a
+batch of real and fake images, then update G on fresh noise. G is trained with the
+non-saturating loss -log D(G(z)) (their Sec. 3) because the minimax loss
+log(1 - D(G(z))) has almost no gradient while D wins, which is early in training.
+
+The same functions train the conditional GAN of Mirza & Osindero 2014: pass
+``labels`` and both networks are called as ``net(input, labels)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .gan_nets import sample_noise
+
+ADAM_LR = 2e-4
+ADAM_BETAS = (0.5, 0.999)  # Radford et al. 2016, Sec. 4: beta1 = 0.5 steadies training
+
+
+def _call(net: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """``net(x)`` for a vanilla GAN, ``net(x, labels)`` for a conditional one."""
+    return net(x) if labels is None else net(x, labels)
+
+
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0
+) -> torch.Tensor:
+    """-[log D(x) + log(1 - D(G(z)))] (Goodfellow 2014, eq. 1), the mean over each batch.
+
+    ``real_target`` < 1 is one-sided label smoothing (Salimans et al. 2016, Sec. 3.4):
+    real images are labelled 0.9 so D cannot push its logits to infinity.
+    """
+    real = F.binary_cross_entropy_with_logits(
+        real_logits, torch.full_like(real_logits, real_target)
+    )
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating generator loss -log D(G(z)) (Goodfellow 2014, Sec. 3)."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def train_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_G: torch.optim.Optimizer,
+    opt_D: torch.optim.Optimizer,
+    real: torch.Tensor,
+    z: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    real_target: float = 1.0,
+) -> dict[str, float]:
+    """One iteration of Algorithm 1 (Goodfellow 2014) with k = 1; returns losses and D's mean beliefs.
+
+    D step: fakes are detached, so only D learns from its loss. G step: the same
+    fakes go through the updated D, and only G's optimiser steps (D's gradients
+    from this pass are cleared before D's next step).
+    """
+    fake = _call(G, z, labels)
+    opt_D.zero_grad(set_to_none=True)
+    real_logits = _call(D, real, labels)
+    fake_logits = _call(D, fake.detach(), labels)
+    d_loss = discriminator_loss(real_logits, fake_logits, real_target)
+    d_loss.backward()
+    opt_D.step()
+
+    opt_G.zero_grad(set_to_none=True)
+    g_loss = generator_loss(_call(D, fake, labels))
+    g_loss.backward()
+    opt_G.step()
+    return {
+        "d_loss": d_loss.item(),
+        "g_loss": g_loss.item(),
+        "d_real": torch.sigmoid(real_logits).mean().item(),
+        "d_fake": torch.sigmoid(fake_logits).mean().item(),
+    }
+
+
+def make_optimizers(
+    G: nn.Module, D: nn.Module, lr: float = ADAM_LR, betas: tuple[float, float] = ADAM_BETAS
+) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam for each player with the DCGAN settings (lr 2e-4, beta1 0.5; Radford 2016)."""
+    return torch.optim.Adam(G.parameters(), lr, betas), torch.optim.Adam(D.parameters(), lr, betas)
+
+
+@dataclass
+class TrainingHistory:
+    """What :func:`train_gan` recorded: per-step numbers and fixed-noise snapshots."""
+
+    steps: list[int] = field(default_factory=list)
+    d_loss: list[float] = field(default_factory=list)
+    g_loss: list[float] = field(default_factory=list)
+    d_real: list[float] = field(default_factory=list)
+    d_fake: list[float] = field(default_factory=list)
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def record(self, step: int, numbers: dict[str, float]) -> None:
+        self.steps.append(step)
+        for key, value in numbers.items():
+            getattr(self, key).append(value)
+
+
+@torch.no_grad()
+def generate(
+    G: nn.Module,
+    z: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    batch_size: int = 500,
+) -> torch.Tensor:
+    """G(z) (or G(z | y)) in evaluation mode, in batches, on the CPU.
+
+    Evaluation mode makes batch norm use its running statistics, so an image
+    depends only on its own noise vector, not on the rest of the batch.
+    """
+    was_training = G.training
+    G.eval()
+    device = next(G.parameters()).device
+    chunks = []
+    for start in range(0, len(z), batch_size):
+        zs = z[start : start + batch_size].to(device)
+        ys = None if labels is None else labels[start : start + batch_size].to(device)
+        chunks.append(_call(G, zs, ys).cpu())
+    G.train(was_training)
+    return torch.cat(chunks)
+
+
+def train_gan(
+    G: nn.Module,
+    D: nn.Module,
+    images: torch.Tensor,
+    steps: int,
+    labels: torch.Tensor | None = None,
+    batch_size: int = 64,
+    lr: float = ADAM_LR,
+    real_target: float = 1.0,
+    fixed_z: torch.Tensor | None = None,
+    fixed_labels: torch.Tensor | None = None,
+    snapshot_every: int = 0,
+    seed: int = 0,
+    progress: Callable | None = None,
+) -> TrainingHistory:
+    """Train G and D for ``steps`` iterations on random minibatches of ``images``.
+
+    With ``labels`` the GAN is conditional: each real image comes with its label,
+    and the fakes of a step are asked for the same labels as that step's real batch. Every ``snapshot_every`` steps, and at the end,
+    G(fixed_z) is stored so one can watch the same noise turn into digits.
+    ``progress`` wraps the step range (e.g. :func:`cyclegan_lib.plotting.progress`).
+    """
+    device = next(G.parameters()).device
+    rng = torch.Generator().manual_seed(seed)
+    opt_G, opt_D = make_optimizers(G, D, lr)
+    history = TrainingHistory()
+    z_dim = G.z_dim
+    start = time.perf_counter()
+    G.train()
+    D.train()
+    step_range = range(1, steps + 1)
+    for step in progress(step_range) if progress else step_range:
+        index = torch.randint(len(images), (batch_size,), generator=rng)
+        real = images[index].to(device)
+        z = sample_noise(batch_size, z_dim, rng, device)
+        y = None if labels is None else labels[index].to(device)
+        numbers = train_step(G, D, opt_G, opt_D, real, z, y, real_target)
+        history.record(step, numbers)
+        if fixed_z is not None and (
+            step == steps or (snapshot_every and step % snapshot_every == 0)
+        ):
+            history.snapshots.append((step, generate(G, fixed_z, fixed_labels)))
+    history.seconds = time.perf_counter() - start
+    return history

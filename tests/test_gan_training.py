@@ -1,0 +1,118 @@
+"""The lesson 01-02 training step and loop: exact wiring, determinism, snapshots."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cyclegan_lib.exercises.lesson01 import LinearD, LinearG
+from cyclegan_lib.gan_nets import MLPDiscriminator, MLPGenerator, conditional_dcgan
+from cyclegan_lib.gan_training import (
+    discriminator_loss,
+    generate,
+    generator_loss,
+    train_gan,
+    train_step,
+)
+
+
+def test_discriminator_loss_with_label_smoothing():
+    real, fake = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 3.0])
+    expected = (
+        -(0.9 * F.logsigmoid(real) + 0.1 * F.logsigmoid(-real)).mean() - F.logsigmoid(-fake).mean()
+    )
+    assert discriminator_loss(real, fake, real_target=0.9).item() == pytest.approx(expected.item())
+    assert generator_loss(fake).item() == pytest.approx(-F.logsigmoid(fake).mean().item())
+
+
+def test_train_step_matches_a_hand_written_step():
+    real = torch.randn(3, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    z = torch.randn(3, 2, generator=torch.Generator().manual_seed(1))
+    G, D = LinearG(), LinearD()
+    sgd = lambda net: torch.optim.SGD(net.parameters(), lr=0.1)  # noqa: E731
+    numbers = train_step(G, D, sgd(G), sgd(D), real, z)
+
+    G_ref, D_ref = LinearG(), LinearD()
+    fake = G_ref(z)
+    d_loss = -F.logsigmoid(D_ref(real)).mean() - F.logsigmoid(-D_ref(fake.detach())).mean()
+    d_grads = torch.autograd.grad(d_loss, list(D_ref.parameters()))
+    with torch.no_grad():
+        for p, g in zip(D_ref.parameters(), d_grads, strict=True):
+            p -= 0.1 * g
+    g_loss = -F.logsigmoid(D_ref(fake)).mean()  # judged by the *updated* D
+    g_grads = torch.autograd.grad(g_loss, list(G_ref.parameters()))
+    with torch.no_grad():
+        for p, g in zip(G_ref.parameters(), g_grads, strict=True):
+            p -= 0.1 * g
+
+    assert numbers["d_loss"] == pytest.approx(d_loss.item(), rel=1e-5)
+    assert numbers["g_loss"] == pytest.approx(g_loss.item(), rel=1e-5)
+    for mine, theirs in zip(
+        [*G.parameters(), *D.parameters()], [*G_ref.parameters(), *D_ref.parameters()], strict=True
+    ):
+        assert torch.allclose(mine, theirs, atol=1e-6)
+    assert 0 < numbers["d_fake"] < 1 and 0 < numbers["d_real"] < 1
+
+
+def tiny_run(steps: int = 6, **kwargs):
+    torch.manual_seed(0)
+    G, D = MLPGenerator(z_dim=8, hidden=16), MLPDiscriminator(hidden=16)
+    images = torch.rand(40, 1, 32, 32) * 2 - 1
+    fixed_z = torch.randn(4, 8)
+    history = train_gan(G, D, images, steps, batch_size=8, fixed_z=fixed_z, seed=2, **kwargs)
+    return G, history
+
+
+def test_train_gan_records_history_and_snapshots():
+    _, history = tiny_run(steps=6, snapshot_every=4)
+    assert history.steps == [1, 2, 3, 4, 5, 6]
+    assert (
+        len(history.d_loss)
+        == len(history.g_loss)
+        == len(history.d_real)
+        == len(history.d_fake)
+        == 6
+    )
+    assert all(math.isfinite(v) for v in history.d_loss + history.g_loss)
+    assert [step for step, _ in history.snapshots] == [4, 6]
+    assert history.snapshots[0][1].shape == (4, 1, 32, 32)
+    assert history.seconds > 0
+
+
+def test_train_gan_is_deterministic_for_a_seed():
+    G_a, history_a = tiny_run()
+    G_b, history_b = tiny_run()
+    assert history_a.d_loss == history_b.d_loss
+    assert all(torch.equal(a, b) for a, b in zip(G_a.parameters(), G_b.parameters(), strict=True))
+
+
+def test_discriminator_learns_to_separate_real_from_noise():
+    torch.manual_seed(0)
+    G, D = MLPGenerator(z_dim=8, hidden=32), MLPDiscriminator(hidden=32)
+    images = torch.ones(64, 1, 32, 32) * torch.linspace(-1, 1, 32)  # a fixed gradient image
+    history = train_gan(G, D, images, steps=30, batch_size=16, lr=1e-3)
+    assert sum(history.d_loss[-5:]) / 5 < sum(history.d_loss[:5]) / 5
+
+
+def test_conditional_training_passes_labels():
+    torch.manual_seed(0)
+    G, D = conditional_dcgan(z_dim=8, ngf=4, ndf=4)
+    images, labels = torch.rand(20, 1, 32, 32) * 2 - 1, torch.arange(20) % 10
+    fixed_z, fixed_y = torch.randn(10, 8), torch.arange(10)
+    history = train_gan(
+        G, D, images, 2, labels=labels, batch_size=4, fixed_z=fixed_z, fixed_labels=fixed_y
+    )
+    assert history.snapshots[-1][1].shape == (10, 1, 32, 32)
+
+
+def test_generate_is_per_sample_and_restores_training_mode():
+    torch.manual_seed(0)
+    G, D = conditional_dcgan(z_dim=8, ngf=4, ndf=4)
+    G.train()
+    z, y = torch.randn(6, 8), torch.arange(6)
+    batch = generate(G, z, y, batch_size=4)
+    alone = generate(G, z[5:], y[5:])
+    assert G.training
+    assert batch.shape == (6, 1, 32, 32)
+    assert torch.allclose(batch[5:], alone, atol=1e-6)  # eval-mode batch norm: no batch coupling
