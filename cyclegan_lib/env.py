@@ -16,9 +16,9 @@ import os
 import platform
 import random
 import sys
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import ContextManager, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -74,7 +74,7 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def autocast(device: torch.device, enabled: bool = True) -> ContextManager:
+def autocast(device: torch.device, enabled: bool = True) -> AbstractContextManager:
     """Mixed precision on CUDA only (bf16 where supported, else fp16).
 
     On this course's 2-core CPU, bf16 autocast made a CycleGAN step 12-31x slower

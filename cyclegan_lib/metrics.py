@@ -48,7 +48,9 @@ def class_histogram(probs: torch.Tensor) -> np.ndarray:
     return (counts / counts.sum()).numpy()
 
 
-def frechet_distance(features_a: torch.Tensor | np.ndarray, features_b: torch.Tensor | np.ndarray) -> float:
+def frechet_distance(
+    features_a: torch.Tensor | np.ndarray, features_b: torch.Tensor | np.ndarray
+) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017, eq. 6).
 
     ``||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))``. The trace of the

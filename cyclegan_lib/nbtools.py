@@ -122,7 +122,11 @@ def strip_outputs(nb) -> None:
                 output["execution_count"] = position
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
 
 
 # ---------------------------------------------------------------- Colab cells
@@ -169,7 +173,10 @@ def execute(nb, path: Path, profile: str, timeout: int = 1800):
 
     os.environ["COURSE_PROFILE"] = profile
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
     return nb
@@ -234,7 +241,9 @@ def build_course(profile: str, selected: list[Path]) -> int:
         seconds = round(time.perf_counter() - start, 1)
         write(nb, out / "notebooks" / lesson.name)
         export_html(nb, out / f"{lesson.stem}.html")
-        runs.append({"lesson": lesson.stem, "status": status, "seconds": seconds, "profile": profile})
+        runs.append(
+            {"lesson": lesson.stem, "status": status, "seconds": seconds, "profile": profile}
+        )
         print(f"{lesson.stem}: {status} in {seconds} s")
     write_summary(out, runs)
     return 1 if failures else 0

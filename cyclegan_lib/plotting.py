@@ -49,7 +49,7 @@ def show_grid(images: torch.Tensor, nrow: int = 8, title: str = "", ax=None, sca
 def show_rows(rows: Mapping[str, torch.Tensor], scale: float = 0.35) -> None:
     """One labelled grid per row, e.g. ``{"x": x, "G(x)": fake_y, "F(G(x))": rec_x}``."""
     fig, axes = plt.subplots(len(rows), 1, figsize=(10 * scale * 3, 1.4 * len(rows)))
-    for ax, (label, images) in zip(np.atleast_1d(axes), rows.items()):
+    for ax, (label, images) in zip(np.atleast_1d(axes), rows.items(), strict=True):
         show_grid(images, nrow=len(images), ax=ax)
         ax.set_title(label, loc="left", fontsize=10)
     fig.tight_layout()
@@ -80,6 +80,6 @@ def results_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[st
     header = ["run", *columns]
     body = [[name, *(cell(metrics.get(c, "")) for c in columns)] for name, metrics in rows.items()]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header, *body]]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -62,7 +62,7 @@ def test_unpaired_view_uses_disjoint_halves():
     # map every colour image back to its source digit through the paired view
     paired = digits.paired_digits("train")
     key = [bytes(img) for img in digits.to_uint8(paired.color)]
-    source_of = dict(zip(key, (bytes(img) for img in digits.to_uint8(paired.clean))))
+    source_of = dict(zip(key, (bytes(img) for img in digits.to_uint8(paired.clean)), strict=True))
     color_sources = {source_of[bytes(img)] for img in digits.to_uint8(unpaired.color)}
     clean_digits = {bytes(img) for img in digits.to_uint8(unpaired.clean)}
     assert not clean_digits & color_sources

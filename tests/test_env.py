@@ -34,7 +34,12 @@ def test_seed_everything_repeats_all_generators():
 
     def draw():
         gen = env.seed_everything(7)
-        return random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=gen).item()
+        return (
+            random.random(),
+            np.random.rand(),
+            torch.rand(1).item(),
+            torch.rand(1, generator=gen).item(),
+        )
 
     assert draw() == draw()
 

@@ -32,9 +32,14 @@ def make_nb():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(SOLVED, outputs=[nbformat.v4.new_output("stream", text="hi")]),
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", execution_count=3,
-                                  outputs=[nbformat.v4.new_output("stream", text="1\n")]),
-        nbformat.v4.new_code_cell("print(2)", outputs=[nbformat.v4.new_output("stream", text="2\n")]),
+        nbformat.v4.new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\nprint(1)",
+            execution_count=3,
+            outputs=[nbformat.v4.new_output("stream", text="1\n")],
+        ),
+        nbformat.v4.new_code_cell(
+            "print(2)", outputs=[nbformat.v4.new_output("stream", text="2\n")]
+        ),
     ]
     return nb
 
@@ -59,7 +64,13 @@ def test_nbgrader_metadata_on_solution_cells():
     nb = make_nb()
     nbtools.tag_for_nbgrader(nb)
     meta = nb.cells[0].metadata["nbgrader"]
-    assert meta == {"grade": False, "grade_id": "f", "locked": False, "schema_version": 3, "solution": True}
+    assert meta == {
+        "grade": False,
+        "grade_id": "f",
+        "locked": False,
+        "schema_version": 3,
+        "solution": True,
+    }
     assert "nbgrader" not in nb.cells[1].metadata
 
 
@@ -70,7 +81,7 @@ def test_every_lesson_has_badge_and_current_setup_cell():
         nb = nbformat.read(str(lesson), 4)
         tags = [c.metadata.get("tags", []) for c in nb.cells]
         assert nbtools.BADGE_TAG in tags[0], f"{lesson.name}: first cell must be the Colab badge"
-        setup = [c for c, t in zip(nb.cells, tags) if nbtools.SETUP_TAG in t]
+        setup = [c for c, t in zip(nb.cells, tags, strict=True) if nbtools.SETUP_TAG in t]
         assert len(setup) == 1 and setup[0].source == nbtools.setup_source(), lesson.name
         assert config.REPO_URL in setup[0].source
 

@@ -1,8 +1,8 @@
 """pyproject.toml and environment.yml describe the same environment."""
 
 import re
-import tomllib
 
+import tomllib
 import yaml
 
 from cyclegan_lib.env import repo_root

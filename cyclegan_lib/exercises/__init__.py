@@ -85,7 +85,9 @@ def grade(fn: Callable, exercise: Exercise) -> Outcome:
     reference_cases = list(exercise.make_cases())
     total = len(learner_cases)
     passed = 0
-    for index, (mine, theirs) in enumerate(zip(learner_cases, reference_cases), start=1):
+    for index, (mine, theirs) in enumerate(
+        zip(learner_cases, reference_cases, strict=True), start=1
+    ):
         label = mine.label or f"case {index}"
         expected = exercise.run(exercise.reference, theirs)
         try:

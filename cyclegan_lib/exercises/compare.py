@@ -27,7 +27,7 @@ def compare_values(got: Any, expected: Any, rtol: float, atol: float) -> str | N
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return f"expected a sequence of {len(expected)} values"
-        for position, (g, e) in enumerate(zip(got, expected)):
+        for position, (g, e) in enumerate(zip(got, expected, strict=True)):
             problem = compare_values(g, e, rtol, atol)
             if problem:
                 return f"item {position}: {problem}"
