@@ -28,7 +28,7 @@ GENERATOR_LOSSES = ("minimax", "non-saturating", "least-squares")
 COLORS = {"minimax": "tab:red", "non-saturating": "tab:blue", "least-squares": "tab:green"}
 
 
-def _score(d_output: np.ndarray | float, loss: str) -> torch.Tensor:
+def _score(d_output: np.ndarray | list[float] | float, loss: str) -> torch.Tensor:
     """D's score for a given output: the logit for the log losses, the output itself for LS."""
     p = torch.as_tensor(np.clip(d_output, EPS, 1 - EPS), dtype=torch.float64)
     return p.clone() if loss == "least-squares" else torch.logit(p)
@@ -50,9 +50,10 @@ def generator_loss_and_grad(d_fake: np.ndarray | float, loss: str) -> tuple[np.n
 
 def discriminator_losses(d_real: float, d_fake: float) -> dict[str, float]:
     """D's loss at the two sliders' values: log-likelihood (eq. 1 of Goodfellow 2014) and LS."""
-    real, fake = (torch.tensor([v], dtype=torch.float64) for v in (d_real, d_fake))
-    log_loss = losses.minimax_d_loss(_score(real, "minimax"), _score(fake, "minimax"))
-    ls_loss = losses.lsgan_d_loss(real, fake)
+    log_loss = losses.minimax_d_loss(_score([d_real], "minimax"), _score([d_fake], "minimax"))
+    ls_loss = losses.lsgan_d_loss(
+        _score([d_real], "least-squares"), _score([d_fake], "least-squares")
+    )
     return {"log-likelihood": log_loss.item(), "least-squares": ls_loss.item()}
 
 
