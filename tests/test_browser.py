@@ -48,28 +48,14 @@ ARTIFACTS = repo_root() / "build" / "test-artifacts" / "browser"
 
 
 def lesson_copy(folder: Path) -> tuple[Path, int]:
-    """Lesson 01 copied into ``folder`` (Lab saves what it runs), and its explorer cell's index.
-
-    Until lesson 01 exists, a one-cell notebook that shows the same widget stands in.
-    """
-    lesson = nbtools.notebooks_dir() / LESSON
-    if lesson.exists():
-        nb = nbformat.read(str(lesson), 4)
-    else:
-        nb = nbformat.v4.new_notebook()
-        source = "from cyclegan_lib.widgets.loss_explorer import loss_explorer\n\nloss_explorer()"
-        nb.cells = [nbformat.v4.new_code_cell(source)]
+    """Lesson 01 copied into ``folder`` (Lab saves what it runs), and its explorer cell's index."""
+    nb = nbformat.read(str(nbtools.notebooks_dir() / LESSON), 4)
     calls = [
         i
         for i, c in enumerate(nb.cells)
         if c.cell_type == "code" and EXPLORER_CALL.search(c.source)
     ]
     assert calls, f"{LESSON} has no cell calling loss_explorer(...)"
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
     path = folder / LESSON
     nbformat.write(nb, str(path))
     return path, calls[0]
