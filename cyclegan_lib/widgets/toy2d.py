@@ -41,14 +41,14 @@ def train_and_draw(gan: ToyGAN, checkpoints: list[int], label: str = ""):
     return fig
 
 
-def toy_gan_widget(iterations: int = 2000, panels: int = 4) -> widgets.VBox:
+def toy_gan_widget(iterations: int = 2000, panels: int = 4, dataset: str = "ring") -> widgets.VBox:
     """Controls for :class:`cyclegan_lib.toy2d.ToyGAN` and a *train* button.
 
     The default settings train once inside the creating cell, so the widget shows
     a finished run even when the notebook is executed non-interactively.
     """
     controls = {
-        "dataset": dropdown("data", TOY_DATASETS, "ring"),
+        "dataset": dropdown("data", TOY_DATASETS, dataset),
         "loss": dropdown("generator loss", TOY_LOSSES, "non-saturating"),
         "lr_d": log_slider("D learning rate", 1e-3, -5, -1),
         "lr_g": log_slider("G learning rate", 1e-3, -5, -1),
