@@ -19,7 +19,7 @@ import cyclegan_lib
 from cyclegan_lib import nbtools
 from cyclegan_lib.exercises import RESULTS
 from cyclegan_lib.grading import find_submissions, lesson_of, main
-from cyclegan_lib.grading.hidden_tests import lesson_exercises, score_answer
+from cyclegan_lib.grading.hidden_tests import checked_functions, lesson_exercises, score_answer
 from cyclegan_lib.grading.report import ExerciseGrade, SubmissionGrade, summary_table
 from cyclegan_lib.grading.sandbox import bwrap_works, choose_mode
 
@@ -105,16 +105,26 @@ def test_unknown_lesson_has_no_exercises():
     assert lesson_exercises("99") == {}
 
 
-def test_every_solution_cell_names_an_exercise_of_its_lesson():
-    """The grader finds answers by name: each solution cell's grade_id is an Exercise.name."""
+def test_every_exercise_of_every_lesson_can_be_graded():
+    """Each solution cell's function is checked against an Exercise of its lesson, and each
+    Exercise has a solution cell: otherwise the grader can't find the learner's answer."""
     for lesson in nbtools.lessons():
         nb = nbformat.read(str(lesson), 4)
-        ids = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if nbtools.is_solution_cell(c)}
-        names = set(lesson_exercises(lesson_of(lesson, None)))
-        assert ids <= names, (
-            f"{lesson.name}: solution cells {sorted(ids - names)} match no Exercise"
+        cells = list(enumerate(nb.cells))
+        solved = {nbtools.solution_id(c, i) for i, c in cells if nbtools.is_solution_cell(c)}
+        number = lesson_of(lesson, None)
+        sources = [c.source for _, c in cells if c.cell_type == "code"]
+        graded = set(checked_functions(sources, number).values())
+        assert solved <= graded, f"{lesson.name}: no Exercise checks {sorted(solved - graded)}"
+        assert graded <= solved, (
+            f"{lesson.name}: no solution cell defines {sorted(graded - solved)}"
         )
-        assert names <= ids, f"{lesson.name}: exercises {sorted(names - ids)} have no solution cell"
+
+
+def test_check_calls_map_functions_to_exercises():
+    sources = ["d = check(my_scale, lesson00.SCALE_PIXELS)", "x = check(other, NOT_AN_EXERCISE)"]
+    assert checked_functions(sources, "00") == {"scale_pixels": "my_scale"}
+    assert checked_functions(["def broken(:"], "00") == {"scale_pixels": "scale_pixels"}
 
 
 # ------------------------------------------------------------------ finding submissions

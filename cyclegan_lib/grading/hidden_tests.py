@@ -1,10 +1,12 @@
 """Which exercises a lesson has, and the hidden cases the grader adds to each.
 
 Discovery is generic: every :class:`~cyclegan_lib.exercises.Exercise` defined at
-module level in ``cyclegan_lib/exercises/lessonNN.py`` is graded, and the
-learner's answer is the function (or class) whose name is ``Exercise.name``;
-the notebook's solution cell defines it, and its nbgrader ``grade_id`` is that
-same name (``nbtools.tag_for_nbgrader`` takes it from the first ``def``).
+module level in ``cyclegan_lib/exercises/lessonNN.py`` is graded. The learner's
+answer is the function that the notebook's check cell passes to it,
+``d_loss = check(d_loss, lesson01.D_LOSS)`` (see :func:`checked_functions`), or,
+without such a call, the function named ``Exercise.name``. The solution cell
+that defines it carries that function's name as its nbgrader ``grade_id``
+(``nbtools.tag_for_nbgrader`` takes it from the first ``def``).
 
 Hidden cases are stricter inputs the learner never sees in the notebook: larger
 tensors, every edge value, dtype and "don't modify the input" checks. A lesson
@@ -18,6 +20,7 @@ theirs in :data:`BUILTIN_HIDDEN` below. A key that names no exercise is an error
 
 from __future__ import annotations
 
+import ast
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -155,3 +158,34 @@ def lesson_exercises(lesson: str) -> dict[str, GradedExercise]:
             f"known: {sorted(exercises)}"
         )
     return {name: GradedExercise(ex, hidden.get(name)) for name, ex in exercises.items()}
+
+
+def checked_functions(sources: list[str], lesson: str) -> dict[str, str]:
+    """Exercise name -> the function the notebook checks against it.
+
+    Read from calls ``check(f, lessonNN.EXERCISE)`` or ``check(f, EXERCISE)`` in the
+    cells' code; an exercise without such a call maps to a function of its own name.
+    """
+    module = lesson_module(lesson)
+    functions = {name: name for name in lesson_exercises(lesson)}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue  # a learner's broken cell; its exercise keeps the default name
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and len(node.args) >= 2):
+                continue
+            callee, answer, target = node.func, node.args[0], node.args[1]
+            called = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
+            attribute = (
+                target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            )
+            exercise = getattr(module, attribute, None)
+            if (
+                called == "check"
+                and isinstance(answer, ast.Name)
+                and isinstance(exercise, Exercise)
+            ):
+                functions[exercise.name] = answer.id
+    return functions

@@ -4,8 +4,9 @@ This module runs *inside* the sandboxed child process that the grader starts
 (``python -m cyclegan_lib.grading.runner NOTEBOOK LESSON --results-fd N``),
 never in the grader's own process. Cells run in an IPython shell, top to bottom,
 like "Run All" in Jupyter, and like nbgrader's autograder execution goes on
-past a cell that raises. The learner's function is graded as soon as the cell
-that defines it has run: later cells replace it (``f = check(f, EXERCISE)``
+past a cell that raises. The learner's function (the one the notebook passes to
+``check``, see :func:`~.hidden_tests.checked_functions`) is graded as soon as the
+cell that defines it has run: later cells replace it (``f = check(f, EXERCISE)``
 returns the library's version when ``f`` is wrong), so grading at the end would
 grade the reference.
 
@@ -24,7 +25,13 @@ import resource
 import traceback
 from dataclasses import asdict
 
-from .hidden_tests import GradedExercise, Score, lesson_exercises, score_answer
+from .hidden_tests import (
+    GradedExercise,
+    Score,
+    checked_functions,
+    lesson_exercises,
+    score_answer,
+)
 
 DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 
@@ -81,22 +88,28 @@ def grade_notebook(path: str, lesson: str, pipe: ResultPipe) -> None:
     pending = lesson_exercises(lesson)
     with open(path, encoding="utf-8") as handle:
         cells = json.load(handle)["cells"]  # nbformat 4, checked and converted by the grader
+    code = [
+        (n, "".join(c["source"]), c)
+        for n, c in enumerate(cells, start=1)
+        if c["cell_type"] == "code"
+    ]
+    function_of = checked_functions([source for _, source, _ in code], lesson)
     shell = new_shell()
-    for number, cell in enumerate(cells, start=1):
+    for number, source, cell in code:
         if not pending:
             break  # every exercise is graded; the rest of the lesson can't change a score
-        if cell["cell_type"] != "code":
-            continue
-        source = "".join(cell["source"])
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        targets = [n for n in pending if n in defined_names(source, shell) or n == grade_id]
+        defined = defined_names(source, shell)
+        defined.add(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+        targets = [name for name in pending if function_of[name] in defined]
         pipe.send(event="cell", cell=number)
         result = shell.run_cell(source, store_history=False)
         error = result.error_before_exec or result.error_in_exec
         for name in targets:
-            pipe.send(**grade_answer(shell.user_ns.get(name), pending.pop(name), number, error))
+            function = function_of[name]
+            answer = shell.user_ns.get(function)
+            pipe.send(**grade_answer(answer, function, pending.pop(name), number, error))
     for name, graded in pending.items():
-        why = f"no cell defines {name!r} (was its exercise cell deleted or renamed?)"
+        why = f"no cell defines {function_of[name]!r} (was its exercise cell deleted or renamed?)"
         pipe.send(**unscored(name, graded, "missing", why))
     pipe.send(event="done")
 
@@ -107,10 +120,12 @@ def unscored(name: str, graded: GradedExercise, status: str, feedback: str) -> d
     return dict(event="exercise", exercise=name, **asdict(score))
 
 
-def grade_answer(answer, graded: GradedExercise, cell: int, error: BaseException | None) -> dict:
-    """The result record for one exercise, from the object its cell left in the namespace."""
+def grade_answer(
+    answer, function: str, graded: GradedExercise, cell: int, error: BaseException | None
+) -> dict:
+    """The result record for one exercise, from the object its cell left as ``function``."""
     if answer is None or not callable(answer):
-        why = f"raised {describe_error(error)}" if error else f"does not define {graded.name!r}"
+        why = f"raised {describe_error(error)}" if error else f"does not define {function!r}"
         return unscored(graded.name, graded, "error", f"cell {cell} {why}")
     score = score_answer(answer, graded)
     record = dict(event="exercise", exercise=graded.name, **asdict(score))
