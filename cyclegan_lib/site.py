@@ -44,7 +44,10 @@ main { max-width:1040px; margin:28px auto; padding:0 24px; display:grid; gap:18p
 .meta a { color:var(--accent); text-decoration:none; margin-right:14px; font-weight:600; }
 table { border-collapse:collapse; width:100%; font-size:14px; }
 td { border-top:1px solid var(--line); padding:6px 8px; vertical-align:top; }
-td:first-child { color:var(--muted); width:45%; } td:last-child { font-variant-numeric:tabular-nums; }
+td:first-child { color:var(--muted); width:45%; } td { font-variant-numeric:tabular-nums; }
+table + table { margin-top:14px; }
+.groups td:first-child { width:22%; } .groups th { text-align:left; font-size:13px; padding:6px 8px;
+  color:var(--accent); border-bottom:2px solid var(--line); }
 .empty { color:var(--muted); font-style:italic; font-size:14px; }
 footer { text-align:center; color:var(--muted); font-size:13px; padding:10px 0 36px; }
 """
@@ -65,33 +68,67 @@ def lesson_title(build: Path, lesson: str) -> str:
     return lesson
 
 
-def format_value(key: str, value) -> str:
-    """Numbers to 4 significant digits, fractions named like accuracies as percentages."""
+def format_value(key: str, value, digits: int = 4) -> str:
+    """Numbers to ``digits`` significant digits, fractions named like accuracies as percentages."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         if 0 <= value <= 1 and any(word in key.lower() for word in PERCENT_WORDS):
-            return f"{value:.1%}"
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return ", ".join(format_value(key, v) for v in value)
+            return f"{value:.{max(0, digits - 3)}%}"
+        return f"{value:.{digits}g}"
+    if isinstance(value, list):  # e.g. a class histogram: short items, one line
+        return " ".join(format_value(key, v, digits=2) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {format_value(k, v)}" for k, v in value.items())
     return str(value)
 
 
-def result_rows(results: dict | None, prefix: str = "") -> list[tuple[str, str]]:
-    """(name, value) rows of a lesson's results; nested dicts become ``outer › inner``."""
-    rows = []
+def split_results(results: dict | None) -> tuple[dict, dict[str, dict]]:
+    """(plain numbers, numbers by group): ``"trained G: label_accuracy"`` or a nested dict
+    ``{"trained G": {...}}`` is metric ``label_accuracy`` of group ``trained G``."""
+    plain, groups = {}, {}
     for key, value in (results or {}).items():
-        if not prefix and key in RECORD_KEYS:
+        if key in RECORD_KEYS:
             continue
-        name = f"{prefix}{key.replace('_', ' ')}"
         if isinstance(value, dict):
-            rows += result_rows(value, prefix=f"{name} › ")
+            groups.setdefault(key, {}).update(value)
+        elif ": " in key:
+            group, metric = key.split(": ", 1)
+            groups.setdefault(group, {})[metric] = value
         else:
-            rows.append((name, format_value(key, value)))
-    return rows
+            plain[key] = value
+    return plain, groups
+
+
+def label(key: str) -> str:
+    return html.escape(key.replace("_", " "))
+
+
+def results_tables(results: dict | None) -> str:
+    """The lesson's numbers: a name/value table, then one column per group of metrics."""
+    plain, groups = split_results(results)
+    if not plain and not groups:
+        return '<p class="empty">This lesson saved no results.</p>'
+    parts = []
+    if plain:
+        rows = (
+            f"<tr><td>{label(k)}</td><td>{html.escape(format_value(k, v))}</td></tr>"
+            for k, v in plain.items()
+        )
+        parts.append(f"<table>{''.join(rows)}</table>")
+    if groups:
+        metrics = list(dict.fromkeys(m for numbers in groups.values() for m in numbers))
+        head = "".join(f"<th>{label(g)}</th>" for g in groups)
+        rows = [
+            f"<tr><td>{label(m)}</td>"
+            + "".join(f"<td>{html.escape(format_value(m, groups[g].get(m)))}</td>" for g in groups)
+            + "</tr>"
+            for m in metrics
+        ]
+        parts.append(f'<table class="groups"><tr><th></th>{head}</tr>{"".join(rows)}</table>')
+    return "\n".join(parts)
 
 
 def format_seconds(seconds: float) -> str:
@@ -100,13 +137,6 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s"
-
-
-def results_table(rows: list[tuple[str, str]]) -> str:
-    if not rows:
-        return '<p class="empty">This lesson saved no results.</p>'
-    body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
 
 
 def lesson_card(build: Path, run: dict) -> str:
@@ -122,7 +152,7 @@ def lesson_card(build: Path, run: dict) -> str:
   <div class="meta">{format_seconds(run["seconds"])} · profile <b>{html.escape(run["profile"])}</b> ·
     <a href="{html.escape(lesson)}.html">read the executed lesson</a>
     <a href="notebooks/{html.escape(lesson)}.ipynb">download the notebook</a></div>
-  {results_table(result_rows(run.get("results")))}
+  {results_tables(run.get("results"))}
 </section>"""
 
 

@@ -150,7 +150,12 @@ ROBUSTNESS = {
     "correct": (lesson_notebook(CORRECT), 1.0, "passed", "all 5 cases pass"),
     "undone": (lesson_notebook(UNDONE), 0.0, "not_done", "NotImplementedError"),
     "float64": (lesson_notebook(FLOAT64), 0.6, "failed", "float32"),
-    "syntax_error": (lesson_notebook(SYNTAX_ERROR), 0.0, "error", "SyntaxError"),
+    "syntax_error": (
+        lesson_notebook(SYNTAX_ERROR),
+        0.0,
+        "error",
+        "SyntaxError: expected ':' (line 1)",
+    ),
     "infinite_loop": (lesson_notebook(CORRECT, (INFINITE_LOOP,)), 0.0, "not_reached", "time limit"),
     "huge_output": (lesson_notebook(CORRECT, (HUGE_OUTPUT,)), 0.0, "not_reached", "printed more"),
     "crash": (lesson_notebook(CORRECT, (CRASH,)), 0.0, "not_reached", "exit code 3"),

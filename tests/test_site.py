@@ -47,7 +47,9 @@ def test_site_lists_lessons_in_order_with_results_and_links(tmp_path, monkeypatc
                     "written": "now",
                     "label_accuracy": 0.9312,
                     "frechet": 12.3456,
-                    "classes": {"present": 10},
+                    "real: n": 100,
+                    "real: fid": 1.5,
+                    "trained G": {"n": 64, "fid": 9.25},
                 },
             ),
             ("00_start_here", "00 · Start here", {"clean_classifier_test_accuracy": 0.972}),
@@ -74,7 +76,11 @@ def test_site_lists_lessons_in_order_with_results_and_links(tmp_path, monkeypatc
         ("02", "Conditional GAN"),
     ]
     assert "97.2%" in page and "93.1%" in page and "12.35" in page  # formatted numbers
-    assert "classes › present" in page and "written" not in page
+    assert "written" not in page
+    groups = re.search(r'<table class="groups">(.*?)</table>', page).group(1)
+    assert re.findall(r"<th>([^<]*)</th>", groups) == ["", "real", "trained G"]
+    assert re.findall(r"<tr><td>(\w+)</td>", groups) == ["n", "fid"]
+    assert "<td>1.5</td><td>9.25</td>" in groups
     assert "2/3</b>lessons ran" in page and "failed: CellExecutionError" in page
     assert "41.0 s" in page and "4 min 10 s" in page and "This lesson saved no results." in page
     parser = Links()

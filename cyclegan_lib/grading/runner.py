@@ -61,8 +61,10 @@ def defined_names(source: str, shell) -> set[str]:
 
 
 def describe_error(error: BaseException) -> str:
-    text = traceback.format_exception_only(type(error), error)
-    return " ".join(line.strip() for line in text if line.strip())
+    """One line: ``SyntaxError: expected ':' (line 1)``, ``NameError: name 'x' is not defined``."""
+    if isinstance(error, SyntaxError):
+        return f"{type(error).__name__}: {error.msg} (line {error.lineno})"
+    return traceback.format_exception_only(type(error), error)[-1].strip()
 
 
 def new_shell():
