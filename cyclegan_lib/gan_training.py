@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gan_nets import sample_noise
+from .gan_nets import ConditionalGenerator, sample_noise
 
 ADAM_LR = 2e-4
 ADAM_BETAS = (0.5, 0.999)  # Radford et al. 2016, Sec. 4: beta1 = 0.5 steadies training
@@ -135,6 +135,39 @@ def generate(
     return torch.cat(chunks)
 
 
+@torch.no_grad()
+def refresh_batch_norm(
+    G: nn.Module, batches: int = 16, batch_size: int = 64, seed: int = 0, num_classes: int = 10
+) -> None:
+    """Re-estimate G's batch-norm statistics for its current weights.
+
+    During training the running statistics average the last few dozen batches of a
+    generator that keeps changing, so in evaluation mode G would normalise with
+    stale numbers and draw worse digits than it can. Here the statistics are reset
+    and recomputed as an exact average over ``batches`` fresh batches of noise (and
+    random labels for a conditional G); the weights are left untouched.
+    """
+    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    was_training = G.training
+    device = next(G.parameters()).device
+    rng = torch.Generator().manual_seed(seed)
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average instead of a moving one
+    G.train()
+    conditional = isinstance(G, ConditionalGenerator)
+    for _ in range(batches):
+        z = sample_noise(batch_size, G.z_dim, rng, device)
+        labels = torch.randint(num_classes, (batch_size,), generator=rng) if conditional else None
+        _call(G, z, None if labels is None else labels.to(device))
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
+    G.train(was_training)
+
+
 def train_gan(
     G: nn.Module,
     D: nn.Module,
@@ -153,8 +186,10 @@ def train_gan(
     """Train G and D for ``steps`` iterations on random minibatches of ``images``.
 
     With ``labels`` the GAN is conditional: each real image comes with its label,
-    and the fakes of a step are asked for the same labels as that step's real batch. Every ``snapshot_every`` steps, and at the end,
-    G(fixed_z) is stored so one can watch the same noise turn into digits.
+    and the fakes of a step are asked for the same labels as that step's real batch.
+    Every ``snapshot_every`` steps, and at the end, G(fixed_z) is stored so one can
+    watch the same noise turn into digits. G's batch-norm statistics are refreshed
+    (:func:`refresh_batch_norm`) before each snapshot and at the end.
     ``progress`` wraps the step range (e.g. :func:`cyclegan_lib.plotting.progress`).
     """
     device = next(G.parameters()).device
@@ -176,6 +211,8 @@ def train_gan(
         if fixed_z is not None and (
             step == steps or (snapshot_every and step % snapshot_every == 0)
         ):
+            refresh_batch_norm(G)
             history.snapshots.append((step, generate(G, fixed_z, fixed_labels)))
+    refresh_batch_norm(G)
     history.seconds = time.perf_counter() - start
     return history

@@ -7,11 +7,18 @@ import torch
 import torch.nn.functional as F
 
 from cyclegan_lib.exercises.lesson01 import LinearD, LinearG
-from cyclegan_lib.gan_nets import MLPDiscriminator, MLPGenerator, conditional_dcgan
+from cyclegan_lib.gan_nets import (
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    conditional_dcgan,
+    sample_noise,
+)
 from cyclegan_lib.gan_training import (
     discriminator_loss,
     generate,
     generator_loss,
+    refresh_batch_norm,
     train_gan,
     train_step,
 )
@@ -116,3 +123,20 @@ def test_generate_is_per_sample_and_restores_training_mode():
     assert G.training
     assert batch.shape == (6, 1, 32, 32)
     assert torch.allclose(batch[5:], alone, atol=1e-6)  # eval-mode batch norm: no batch coupling
+
+
+def test_refresh_batch_norm_measures_the_current_generator():
+    torch.manual_seed(0)
+    G = DCGANGenerator(z_dim=8, ngf=4)
+    first_norm = G.net[1]
+    first_norm.running_mean.fill_(5.0)  # stale statistics
+    weights = [p.clone() for p in G.parameters()]
+    G.eval()
+    refresh_batch_norm(G, batches=4, batch_size=16, seed=3)
+    rng = torch.Generator().manual_seed(3)
+    z = torch.cat([sample_noise(16, 8, rng) for _ in range(4)])
+    with torch.no_grad():
+        pre_norm = G.net[0](z.view(64, 8, 1, 1))
+    assert torch.allclose(first_norm.running_mean, pre_norm.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert first_norm.momentum == 0.1 and not G.training
+    assert all(torch.equal(a, b) for a, b in zip(weights, G.parameters(), strict=True))
