@@ -120,14 +120,18 @@ def pix2pix_config(recipe: DigitRecipe, lambda_L1: float = 100.0) -> ModelConfig
 
 
 def cyclegan_config(
-    recipe: DigitRecipe, lambda_cycle: float = 10.0, pool_size: int = 50
+    recipe: DigitRecipe,
+    lambda_cycle: float = 10.0,
+    pool_size: int = 50,
+    lambda_y: float | None = None,
 ) -> ModelConfig:
     """CycleGAN's defaults (instance norm, LSGAN, pool 50, λ=10) at the recipe's scale.
 
     A = X = clean digits (1 channel), B = Y = colour digits (3 channels). The
     identity loss is off: it compares G(y) with y, which needs G to accept its
     own output domain, impossible when X and Y have different channel counts
-    (the reference refuses it too).
+    (the reference refuses it too). ``lambda_cycle`` weighs ||F(G(x)) - x||₁ (the
+    reference's ``lambda_A``) and ``lambda_y``, if given, ||G(F(y)) - y||₁ (``lambda_B``).
     """
     return ModelConfig(
         input_nc=1,
@@ -142,7 +146,7 @@ def cyclegan_config(
         pool_size=pool_size,
         lr=recipe.lr,
         lambda_A=lambda_cycle,
-        lambda_B=lambda_cycle,
+        lambda_B=lambda_cycle if lambda_y is None else lambda_y,
         lambda_identity=0.0,
     )
 
@@ -252,7 +256,11 @@ def train_l1_only_digits(
 
 
 def train_cyclegan_digits(
-    data: UnpairedDigits, recipe: DigitRecipe, lambda_cycle: float = 10.0, pool_size: int = 50
+    data: UnpairedDigits,
+    recipe: DigitRecipe,
+    lambda_cycle: float = 10.0,
+    pool_size: int = 50,
+    lambda_y: float | None = None,
 ) -> TrainingRun:
     """CycleGAN (Zhu et al. 2017, eq. 3 with LSGAN) on the unpaired halves.
 
@@ -262,7 +270,8 @@ def train_cyclegan_digits(
     (Y -> X, G_B).
     """
     generator = seed_everything(recipe.seed)
-    model = CycleGANModel(cyclegan_config(recipe, lambda_cycle, pool_size), generator=generator)
+    config = cyclegan_config(recipe, lambda_cycle, pool_size, lambda_y)
+    model = CycleGANModel(config, generator=generator)
     stream = batch_generator(recipe)
     x_batches = list(batch_indices(len(data.clean), recipe.batch_size, recipe.steps, stream))
     y_batches = list(batch_indices(len(data.color), recipe.batch_size, recipe.steps, stream))
@@ -271,7 +280,7 @@ def train_cyclegan_digits(
         x, y = data.clean[x_batches[step]], data.color[y_batches[step]]
         return {"A": x, "B": y, "A_paths": [], "B_paths": []}
 
-    run = _train(model, make_batch, recipe, "CycleGAN" if lambda_cycle else "no cycle")
+    run = _train(model, make_batch, recipe, "CycleGAN" if config.lambda_A else "no cycle")
     run.generators = {"G": model.netG_A, "F": model.netG_B}
     return run
 
