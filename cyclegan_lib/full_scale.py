@@ -365,6 +365,21 @@ class SpeedSpec:
         return words + ([f"--device={self.device}"] if self.device else [])
 
 
+def peak_resident_mib() -> float:
+    """This process's peak resident memory in MiB.
+
+    Linux's ``VmHWM``, which starts afresh in a new program; ``ru_maxrss`` would instead
+    report the parent's size at ``fork`` (a 3 GiB notebook kernel, say) for a small child.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024  # bytes there, else KiB
+
+
 def measure_here(spec: SpeedSpec) -> dict:
     """Images/s and peak memory of full training iterations, in *this* process.
 
@@ -385,7 +400,7 @@ def measure_here(spec: SpeedSpec) -> dict:
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        peak = peak_resident_mib()
     return {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "size": spec.size, "batch_size": spec.batch_size,

@@ -153,6 +153,17 @@ def test_speed_rows_on_the_cpu_are_fp32_with_positive_numbers(capsys):
     assert len(table.splitlines()) == 3 and "fp32" in table
 
 
+def test_measuring_in_a_new_process_counts_only_that_process():
+    """A child must not report the parent's memory (``ru_maxrss`` survives fork + exec)."""
+    ballast = torch.ones(160 * 2**20)  # 640 MiB of float32 held by this process
+    parent = fs.peak_resident_mib()
+    assert parent > 640
+    spec = fs.SpeedSpec(size=32, n_blocks=1, ngf=4, ndf=4, iters=1, warmup=0, device="cpu")
+    row = fs.measure(spec)
+    assert 50 < row["peak_memory_mib"] < parent - 400
+    del ballast
+
+
 def test_speed_specs_add_mixed_precision_only_on_cuda():
     base = fs.SpeedSpec(size=64)
     on_cpu = fs.speed_specs(base, (1, 4), on_cuda=False)
