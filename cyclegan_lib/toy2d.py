@@ -25,8 +25,12 @@ TOY_LOSSES = ("minimax", "non-saturating", "least-squares")
 TOY_DATASETS = ("ring", "grid")
 
 
-def mode_centers(dataset: str = "ring", modes: int = 8, radius: float = 2.0) -> torch.Tensor:
-    """Centres of the mixture: ``modes`` points on a circle, or a square grid of ``modes`` points."""
+def mode_centers(
+    dataset: str = "ring", modes: int | None = None, radius: float = 2.0
+) -> torch.Tensor:
+    """Centres of the mixture: ``modes`` points on a circle (default 8), or a square grid (default 9)."""
+    if modes is None:
+        modes = 9 if dataset == "grid" else 8
     if dataset == "ring":
         angles = torch.arange(modes) * (2 * math.pi / modes)
         return radius * torch.stack([angles.cos(), angles.sin()], dim=1)

@@ -56,7 +56,7 @@ def toy_gan_widget(iterations: int = 2000, panels: int = 4, dataset: str = "ring
         "g_steps": int_slider("G steps / iteration", 1, 1, 5),
         "seed": int_slider("seed", 0, 0, 9),
     }
-    length = int_slider("iterations", iterations, 100, 5000, 100)
+    length = int_slider("iterations", iterations, 10, 5000, 10)
     button = widgets.Button(description="train", button_style="primary")
     output = widgets.Output()
 
