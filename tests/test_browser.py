@@ -56,6 +56,12 @@ def lesson_copy(folder: Path) -> tuple[Path, int]:
         if c.cell_type == "code" and EXPLORER_CALL.search(c.source)
     ]
     assert calls, f"{LESSON} has no cell calling loss_explorer(...)"
+    # the kernel the course registers; without it Lab would stop and ask which kernel to use
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path = folder / LESSON
     nbformat.write(nb, str(path))
     return path, calls[0]

@@ -35,6 +35,12 @@ CHECK = (
 INFINITE_LOOP = "while True:\n    pass"
 HUGE_OUTPUT = "import sys\nfor _ in range(400):\n    sys.stdout.write('x' * 10_000)"
 CRASH = "import os\nos._exit(3)"
+GARBLED_RESULTS = (
+    "import os, sys\n"
+    "fd = int(sys.argv[sys.argv.index('--results-fd') + 1])\n"
+    'os.write(fd, b\'not json\\n{"event": "exercise", "exercise": "scale_pixels", "passed": "all"}\\n\')\n'
+    "os._exit(0)"
+)
 
 
 def vandal_cell(targets: list[Path]) -> str:
@@ -159,6 +165,12 @@ ROBUSTNESS = {
     "infinite_loop": (lesson_notebook(CORRECT, (INFINITE_LOOP,)), 0.0, "not_reached", "time limit"),
     "huge_output": (lesson_notebook(CORRECT, (HUGE_OUTPUT,)), 0.0, "not_reached", "printed more"),
     "crash": (lesson_notebook(CORRECT, (CRASH,)), 0.0, "not_reached", "exit code 3"),
+    "garbled_results": (
+        lesson_notebook(CORRECT, (GARBLED_RESULTS,)),
+        0.0,
+        "not_reached",
+        "exit code 0",
+    ),
     "cell_deleted": (lesson_notebook(None), 0.0, "missing", "no cell defines"),
     "not_json": ('{"cells": [ this is not JSON', 0.0, "invalid", "not a valid notebook"),
 }
@@ -169,7 +181,7 @@ def robustness_grades(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
     write_submissions(folder, {k: v[0] for k, v in ROBUSTNESS.items()})
     out = tmp_path_factory.mktemp("report")
-    grades = grade_folder(folder, out, "--timeout", "25", "--max-output", "1", "--jobs", "2")
+    grades = grade_folder(folder, out, "--timeout", "40", "--max-output", "1", "--jobs", "2")
     return grades, out
 
 

@@ -84,10 +84,11 @@ def collect(run: RunResult, totals: dict[str, int], reason: str) -> list[Exercis
     grades = []
     for name, total in totals.items():
         record = records.get(name)
-        if record is None:
+        passed = record.get("passed") if record else None
+        if not isinstance(passed, int):  # absent, or not what the runner writes
             grades.append(ExerciseGrade(name, "not_reached", 0, total, reason or "not graded"))
             continue
-        passed = max(0, min(int(record.get("passed", 0)), total))
+        passed = max(0, min(passed, total))
         grades.append(
             ExerciseGrade(
                 name,
@@ -192,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def one(item: tuple[str, Path]) -> SubmissionGrade:
         learner, notebook = item
-        return grade_submission(learner, notebook, lesson_of(notebook, args.lesson), limits, mode)
+        lesson = lesson_of(notebook, args.lesson)
+        try:
+            return grade_submission(learner, notebook, lesson, limits, mode)
+        except Exception as error:  # a grader bug costs one row, not the batch
+            why = f"grader error: {type(error).__name__}: {error}"
+            return SubmissionGrade(learner, str(notebook), lesson or "?", problem=why)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         grades = list(pool.map(one, submissions))
