@@ -248,6 +248,18 @@ def test_instructor_files_survive_a_vandal_submission(tmp_path):
     assert grades["zed_00_start_here"]["score"] == 1.0
 
 
+def test_process_fallback_grades_and_warns(tmp_path, capsys):
+    """Without bubblewrap the notebook still runs in its own process and folder, with a warning."""
+    (tmp_path / "ann_00_start_here.ipynb").write_text(
+        lesson_notebook(CORRECT, ("import os\nprint(os.getcwd())",))
+    )
+    grades = grade_folder(tmp_path, tmp_path / "out", "--sandbox", "process", "--timeout", "60")
+    assert grades["ann_00_start_here"]["score"] == 1.0
+    assert "can reach your files by absolute path" in capsys.readouterr().err
+    log = (tmp_path / "out" / "logs" / "ann_00_start_here.txt").read_text()
+    assert "cyclegan-grade-" in log and str(tmp_path) not in log  # ran in its own temporary folder
+
+
 # ------------------------------------------------------------------ the command line
 @pytest.mark.parametrize(
     "argv, message",
