@@ -51,16 +51,20 @@ def load_embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def split_indices() -> dict[str, np.ndarray]:
-    """A fixed, stratified split: 100 test digits per class, the other 4,000 for training."""
+    """A fixed, stratified split: 100 test digits per class, the other 4,000 for training.
+
+    The embedded file is sorted by label, so each split is shuffled (seeded): the
+    first N digits of a split are then a fair sample of all ten classes.
+    """
     _, labels = load_embedded_mnist()
     rng = np.random.default_rng(SPLIT_SEED)
     test = []
     for digit in range(10):
         members = np.flatnonzero(labels == digit)
         test.extend(rng.choice(members, TEST_PER_CLASS, replace=False))
-    test_idx = np.sort(np.asarray(test))
+    test_idx = np.asarray(test)
     train_idx = np.setdiff1d(np.arange(len(labels)), test_idx)
-    return {"train": train_idx, "test": test_idx}
+    return {"train": rng.permutation(train_idx), "test": rng.permutation(test_idx)}
 
 
 def _check_split(split: str) -> None:

@@ -19,6 +19,8 @@ def test_split_is_stratified_disjoint_and_fixed():
     assert np.bincount(labels[split["test"]]).tolist() == [100] * 10
     digits.split_indices.cache_clear()
     assert np.array_equal(digits.split_indices()["test"], split["test"])
+    # shuffled: the first 100 training digits already cover every class
+    assert len(set(labels[split["train"][:100]])) == 10
 
 
 @pytest.mark.parametrize("domain,channels", [("clean", 1), ("color", 3)])
