@@ -124,6 +124,9 @@ def test_cyclegan_arms(unpaired):
     no_cycle = train_cyclegan_digits(unpaired, recipe, lambda_cycle=0.0)
     assert no_cycle.history["cycle_A"] == [0.0] * recipe.steps
     assert no_cycle.history["cycle_B"] == [0.0] * recipe.steps
+    only_x_cycle = train_cyclegan_digits(unpaired, recipe, lambda_y=0.0)
+    assert only_x_cycle.history["cycle_B"] == [0.0] * recipe.steps
+    assert min(only_x_cycle.history["cycle_A"]) > 0
 
 
 def test_translate_restores_mode_and_matches_one_pass(paired):
