@@ -136,6 +136,21 @@ def generate(
 
 
 @torch.no_grad()
+def update_average(G_avg: nn.Module, G: nn.Module, decay: float, step: int) -> None:
+    """An exponential moving average of G's weights (Yazıcı et al. 2019).
+
+    ``G_avg <- d * G_avg + (1 - d) * G`` with ``d = min(decay, (1 + step) / (10 + step))``,
+    so the average forgets the random initial weights quickly in the first steps.
+    GAN weights keep circling the equilibrium instead of settling; their average sits
+    closer to it and draws cleaner samples. Only G_avg's weights change; its batch-norm
+    statistics are set by :func:`refresh_batch_norm`.
+    """
+    weight = 1 - min(decay, (1 + step) / (10 + step))
+    for average, current in zip(G_avg.parameters(), G.parameters(), strict=True):
+        average.lerp_(current, weight)
+
+
+@torch.no_grad()
 def refresh_batch_norm(
     G: nn.Module, batches: int = 16, batch_size: int = 64, seed: int = 0, num_classes: int = 10
 ) -> None:
@@ -182,6 +197,8 @@ def train_gan(
     snapshot_every: int = 0,
     seed: int = 0,
     progress: Callable | None = None,
+    G_avg: nn.Module | None = None,
+    average_decay: float = 0.995,
 ) -> TrainingHistory:
     """Train G and D for ``steps`` iterations on random minibatches of ``images``.
 
@@ -191,12 +208,15 @@ def train_gan(
     watch the same noise turn into digits. G's batch-norm statistics are refreshed
     (:func:`refresh_batch_norm`) before each snapshot and at the end.
     ``progress`` wraps the step range (e.g. :func:`cyclegan_lib.plotting.progress`).
+    With ``G_avg`` (a copy of G made before training), G_avg keeps a moving average of
+    G's weights (:func:`update_average`), and the snapshots show G_avg.
     """
     device = next(G.parameters()).device
     rng = torch.Generator().manual_seed(seed)
     opt_G, opt_D = make_optimizers(G, D, lr)
     history = TrainingHistory()
     z_dim = G.z_dim
+    shown = G if G_avg is None else G_avg
     start = time.perf_counter()
     G.train()
     D.train()
@@ -208,11 +228,15 @@ def train_gan(
         y = None if labels is None else labels[index].to(device)
         numbers = train_step(G, D, opt_G, opt_D, real, z, y, real_target)
         history.record(step, numbers)
+        if G_avg is not None:
+            update_average(G_avg, G, average_decay, step)
         if fixed_z is not None and (
             step == steps or (snapshot_every and step % snapshot_every == 0)
         ):
-            refresh_batch_norm(G)
-            history.snapshots.append((step, generate(G, fixed_z, fixed_labels)))
+            refresh_batch_norm(shown)
+            history.snapshots.append((step, generate(shown, fixed_z, fixed_labels)))
     refresh_batch_norm(G)
+    if G_avg is not None:
+        refresh_batch_norm(G_avg)
     history.seconds = time.perf_counter() - start
     return history

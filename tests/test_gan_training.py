@@ -1,5 +1,6 @@
 """The lesson 01-02 training step and loop: exact wiring, determinism, snapshots."""
 
+import copy
 import math
 
 import pytest
@@ -21,6 +22,7 @@ from cyclegan_lib.gan_training import (
     refresh_batch_norm,
     train_gan,
     train_step,
+    update_average,
 )
 
 
@@ -140,3 +142,25 @@ def test_refresh_batch_norm_measures_the_current_generator():
     assert torch.allclose(first_norm.running_mean, pre_norm.mean(dim=(0, 2, 3)), atol=1e-5)
     assert first_norm.momentum == 0.1 and not G.training
     assert all(torch.equal(a, b) for a, b in zip(weights, G.parameters(), strict=True))
+
+
+def test_update_average_follows_the_formula():
+    G, G_avg = LinearG(), LinearG()
+    with torch.no_grad():
+        G_avg.linear.weight.zero_()
+        G.linear.weight.fill_(1.0)
+    update_average(G_avg, G, decay=0.99, step=0)  # warm-up: d = min(0.99, 1/10)
+    assert torch.allclose(G_avg.linear.weight, torch.full_like(G.linear.weight, 0.9))
+    update_average(G_avg, G, decay=0.5, step=1000)  # d = 0.5
+    assert torch.allclose(G_avg.linear.weight, torch.full_like(G.linear.weight, 0.95))
+
+
+def test_train_gan_with_an_average_shows_the_average():
+    torch.manual_seed(0)
+    G, D = MLPGenerator(z_dim=8, hidden=16), MLPDiscriminator(hidden=16)
+    G_avg = copy.deepcopy(G)
+    images = torch.rand(40, 1, 32, 32) * 2 - 1
+    fixed_z = torch.randn(4, 8)
+    history = train_gan(G, D, images, 5, batch_size=8, fixed_z=fixed_z, G_avg=G_avg)
+    assert torch.equal(history.snapshots[-1][1], generate(G_avg, fixed_z))
+    assert not torch.equal(G_avg.net[0].weight, G.net[0].weight)
