@@ -78,7 +78,7 @@ def _upscaled(images: torch.Tensor, size: int) -> list[Image.Image]:
 def classes_in_turn(labels: torch.Tensor, n: int) -> torch.Tensor:
     """Indices of ``n`` items taking the classes in turn (0, 1, ..., 9, 0, 1, ...).
 
-    The embedded digits are stored sorted by class, so their first ``n`` would all be 0s.
+    So that even a handful of images per folder covers every class, in a fixed order.
     """
     rank_in_class = torch.zeros_like(labels)
     for digit in labels.unique():
