@@ -13,7 +13,11 @@ from .env import get_profile, results_dir
 
 def save_results(lesson: str, numbers: dict) -> Path:
     """Write ``build/results/<lesson>.json`` with the numbers, the profile and a timestamp."""
-    record = {"lesson": lesson, "profile": get_profile(), "written": time.strftime("%Y-%m-%d %H:%M:%S")}
+    record = {
+        "lesson": lesson,
+        "profile": get_profile(),
+        "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     record.update(numbers)
     path = results_dir() / f"{lesson}.json"
     path.write_text(json.dumps(record, indent=2, default=float))

