@@ -6,7 +6,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 STUDENT := $(wildcard notebooks/student/[0-9][0-9]_*.ipynb)
-export MPLBACKEND := Agg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup system-deps test test-lib test-notebooks test-browser lint format course lab student notebooks classifiers clean
@@ -50,7 +49,7 @@ test-browser: $(STAMP) system-deps
 	$(PY) -m pytest -p no:cacheprovider -m browser tests
 
 test-notebooks: $(STAMP)
-	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/smoke $(PY) -m pytest -p no:cacheprovider \
+	COURSE_PROFILE=smoke COURSE_BUILD_DIR=$(CURDIR)/build/smoke $(PY) -m pytest -p no:cacheprovider \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 $(NOTEBOOKS) $(STUDENT)
 
 test: lint test-lib test-notebooks test-browser

@@ -111,9 +111,11 @@ def bwrap_command(workdir: Path, argv: list[str]) -> list[str]:
             command += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             command += ["--ro-bind", top, top]
+    # the private /tmp first: binds made after it stay visible, so a course
+    # checked out under /tmp (as CI may do) is still readable inside
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in readable_paths():
         command += ["--ro-bind", str(path), str(path)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     command += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
     return command + ["--remount-ro", "/", *argv]
 
