@@ -159,6 +159,16 @@ class BaseModel:
         net = define_D(input_nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)
         return net.to(self.device, memory_format=self.memory_format)
 
+    def set_input(self, batch: dict[str, Any]) -> None:
+        """Take a paired batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``direction=BtoA`` swaps the sides.
+
+        Shared by CycleGAN (unaligned pairs) and pix2pix (aligned pairs); the test model overrides it.
+        """
+        a, b = ("A", "B") if self.config.direction == "AtoB" else ("B", "A")
+        self.real_A = self._to_device(batch[a])
+        self.real_B = self._to_device(batch[b])
+        self.image_paths = batch[f"{a}_paths"]
+
     def _to_device(self, images: torch.Tensor) -> torch.Tensor:
         """On the model's device, channels-last on CUDA (pool outputs are re-stacked, contiguous)."""
         return images.to(self.device, memory_format=self.memory_format)
@@ -300,13 +310,6 @@ class CycleGANModel(BaseModel):
             side_a["idt_B"], side_b["idt_A"] = self.idt_B, self.idt_A
         return as_images({**side_a, **side_b})
 
-    def set_input(self, batch: dict[str, Any]) -> None:
-        """Take a batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``direction=BtoA`` swaps the sides."""
-        a, b = ("A", "B") if self.config.direction == "AtoB" else ("B", "A")
-        self.real_A = self._to_device(batch[a])
-        self.real_B = self._to_device(batch[b])
-        self.image_paths = batch[f"{a}_paths"]
-
     def forward(self) -> None:
         """fake_B = G_A(A), rec_A = G_B(fake_B); fake_A = G_B(B), rec_B = G_A(fake_A)."""
         self.fake_B = self.netG_A(self.real_A)
@@ -389,13 +392,6 @@ class Pix2PixModel(BaseModel):
     def visuals(self) -> dict[str, torch.Tensor]:
         """real_A, fake_B, real_B."""
         return as_images({"real_A": self.real_A, "fake_B": self.fake_B, "real_B": self.real_B})
-
-    def set_input(self, batch: dict[str, Any]) -> None:
-        """Take an aligned batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``BtoA`` swaps the sides."""
-        a, b = ("A", "B") if self.config.direction == "AtoB" else ("B", "A")
-        self.real_A = self._to_device(batch[a])
-        self.real_B = self._to_device(batch[b])
-        self.image_paths = batch[f"{a}_paths"]
 
     def forward(self) -> None:
         self.fake_B = self.netG(self.real_A)
