@@ -31,9 +31,9 @@ def redraw(output: widgets.Output, draw: Callable[[], None]) -> None:
         plt.show()
 
 
-def float_slider(description: str, value: float, low: float, high: float, step: float):
-    """A float slider in the course's style (updates when released, not while dragging)."""
-    return widgets.FloatSlider(
+def styled_slider(kind: type, description: str, value, low, high, step):
+    """A slider of ``kind`` in the course's style (updates when released, not while dragging)."""
+    return kind(
         value=value,
         min=low,
         max=high,
@@ -43,20 +43,16 @@ def float_slider(description: str, value: float, low: float, high: float, step: 
         layout=SLIDER_LAYOUT,
         style=SLIDER_STYLE,
     )
+
+
+def float_slider(description: str, value: float, low: float, high: float, step: float):
+    """A float slider in the course's style."""
+    return styled_slider(widgets.FloatSlider, description, value, low, high, step)
 
 
 def int_slider(description: str, value: int, low: int, high: int, step: int = 1):
     """An integer slider in the course's style."""
-    return widgets.IntSlider(
-        value=value,
-        min=low,
-        max=high,
-        step=step,
-        description=description,
-        continuous_update=False,
-        layout=SLIDER_LAYOUT,
-        style=SLIDER_STYLE,
-    )
+    return styled_slider(widgets.IntSlider, description, value, low, high, step)
 
 
 def log_slider(description: str, value: float, low_exp: float, high_exp: float):
