@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import torch
+
+from .networks import parse_generator_name
 
 MODELS = ("cycle_gan", "pix2pix", "test")
 NET_D = ("basic", "n_layers", "pixel")
@@ -35,7 +36,6 @@ DIRECTIONS = ("AtoB", "BtoA")
 PREPROCESS = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 GAN_MODES = ("vanilla", "lsgan", "wgangp")
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
-NET_G_PATTERN = re.compile(r"^(resnet_(\d+)blocks|unet_(\d+))$")
 
 DEFAULT_GPU_IDS: tuple[int, ...] = (0,) if torch.cuda.is_available() else ()
 """The reference's default is GPU 0; on a machine without CUDA it is ``-1`` (the CPU)."""
@@ -93,14 +93,11 @@ def gpu_ids(text: str) -> tuple[int, ...]:
 
 
 def generator_name(text: str) -> str:
-    """``resnet_<n>blocks`` or ``unet_<size>`` with a power-of-two size (``unet_32``, ``unet_256``)."""
-    match = NET_G_PATTERN.match(text)
-    unet_size = int(match.group(3)) if match and match.group(3) else None
-    if not match or (unet_size is not None and (unet_size < 2 or unet_size & (unet_size - 1))):
-        raise argparse.ArgumentTypeError(
-            f"unknown generator {text!r}; use resnet_9blocks, resnet_6blocks, resnet_<n>blocks, "
-            "unet_256, unet_128 or unet_<power of two>"
-        )
+    """A ``--netG`` value that :func:`cyclegan_lib.networks.define_G` can build."""
+    try:
+        parse_generator_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--netG ")) from None
     return text
 
 

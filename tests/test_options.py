@@ -107,6 +107,7 @@ def test_format_marks_changed_values_and_save_writes_train_opt(tmp_path):
         (["--model", "test"], "--model"),
         (["--netG", "resnet_nine"], "--netG"),
         (["--netG", "unet_100"], "--netG"),
+        (["--netG", "unet_16"], "--netG"),  # a power of two, but too shallow for define_G
         (["--netD", "big"], "--netD"),
         (["--norm", "layer"], "--norm"),
         (["--lr_policy", "lambda"], "--lr_policy"),
