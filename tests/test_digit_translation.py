@@ -146,3 +146,16 @@ def test_evaluate_translation_on_the_true_images(paired):
         -torch.ones_like(paired.clean), "clean", paired.labels, paired.clean
     )
     assert blank["label_accuracy"] < 0.5 and blank["l1_to_target"] > 0.1
+
+
+def test_arms_script_prints_one_row_per_lambda_y(capsys):
+    import runpy
+
+    from cyclegan_lib.env import repo_root
+
+    script = runpy.run_path(str(repo_root() / "bench" / "digit_cyclegan_arms.py"))
+    script["main"](["--steps", "2", "--ngf", "4", "--ndf", "4", "--lambda_y", "1", "10"])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[:2] for row in rows] == [["10.0", "1.0"], ["10.0", "10.0"]]
+    for row in rows:  # two accuracies in [0, 100] %
+        assert all(0.0 <= float(cell.rstrip("%")) <= 100.0 for cell in row[2:4])
