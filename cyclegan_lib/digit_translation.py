@@ -4,8 +4,10 @@ The models are the library's (:mod:`cyclegan_lib.models`, the reference's
 training steps); what changes from the papers is only the scale, so that a
 lesson trains in minutes on a laptop CPU:
 
-* a U-Net with 5 levels (``unet_32``: 32 px down to a 1x1 bottleneck) and few
-  channels instead of ``unet_256`` / ``resnet_9blocks`` with 64;
+* generators with few channels: for pix2pix a U-Net with 5 levels (``unet_32``:
+  32 px down to a 1x1 bottleneck) instead of ``unet_256``; for CycleGAN the
+  paper's ResNet generator with 3 blocks and 16 base channels
+  (``resnet_3blocks``, ``ngf=16``) instead of ``resnet_9blocks`` with 64;
 * a PatchGAN with 2 layers (34x34 patches, already the whole 32-px image)
   instead of 3 (70x70);
 * mini-batches and a higher learning rate instead of batch 1 and 2e-4, and the

@@ -311,11 +311,18 @@ class CycleGANModel(BaseModel):
         return as_images({**side_a, **side_b})
 
     def forward(self) -> None:
-        """fake_B = G_A(A), rec_A = G_B(fake_B); fake_A = G_B(B), rec_B = G_A(fake_A)."""
+        """fake_B = G_A(A), rec_A = G_B(fake_B); fake_A = G_B(B), rec_B = G_A(fake_A).
+
+        A cycle weighted 0 (the no-cycle ablation) is still computed, for the log and
+        the visuals, but without autograd: its gradient would be zero anyway.
+        """
+        c = self.config
         self.fake_B = self.netG_A(self.real_A)
-        self.rec_A = self.netG_B(self.fake_B)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and c.lambda_A > 0):
+            self.rec_A = self.netG_B(self.fake_B)
         self.fake_A = self.netG_B(self.real_B)
-        self.rec_B = self.netG_A(self.fake_A)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and c.lambda_B > 0):
+            self.rec_B = self.netG_A(self.fake_A)
 
     def _d_loss(self, netD: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """0.5 * (loss on real + loss on pooled fake), which slows D relative to G."""

@@ -80,6 +80,32 @@ def test_cyclegan_updates_generators_with_frozen_discriminators_first():
     assert all(p.requires_grad for p in model.netD_A.parameters())
 
 
+def test_a_cycle_weighted_zero_is_not_differentiated_and_changes_nothing():
+    """The no-cycle ablation skips the cycle's backward pass; the weights end up the same."""
+    fast = cyclegan(lambda_A=0.0, lambda_B=0.0, lambda_identity=0.0)
+    plain = copy.deepcopy(fast)
+
+    def forward_with_autograd(self=plain):  # what forward() did before the shortcut
+        self.fake_B = self.netG_A(self.real_A)
+        self.rec_A = self.netG_B(self.fake_B)
+        self.fake_A = self.netG_B(self.real_B)
+        self.rec_B = self.netG_A(self.fake_A)
+
+    plain.forward = forward_with_autograd
+    for model in (fast, plain):
+        model.set_input(batch())
+        losses = model.optimize_parameters()
+        assert losses["cycle_A"] == losses["cycle_B"] == 0.0
+    assert not fast.rec_A.requires_grad and plain.rec_A.requires_grad
+    for name, net in fast.networks().items():
+        for key, value in net.state_dict().items():
+            assert torch.allclose(value, plain.networks()[name].state_dict()[key]), (name, key)
+    cycled = cyclegan()
+    cycled.set_input(batch())
+    cycled.forward()
+    assert cycled.rec_A.requires_grad and cycled.rec_B.requires_grad
+
+
 def test_adam_settings_follow_reference():
     model = cyclegan(lr=0.001, beta1=0.3)
     for optimizer in model.optimizers.values():
