@@ -129,6 +129,26 @@ def test_cyclegan_arms(unpaired):
     assert min(only_x_cycle.history["cycle_A"]) > 0
 
 
+def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch):
+    from cyclegan_lib import digit_translation
+
+    recipe = DigitRecipe(**TINY)
+    arms = {"cycle": {"lambda_cycle": 10.0, "lambda_y": 1.0}, "no cycle": {"lambda_cycle": 0.0}}
+    side_by_side = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
+    monkeypatch.setattr(digit_translation, "usable_cores", lambda: 1)
+    in_turn = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
+    assert list(side_by_side) == list(in_turn) == ["cycle", "no cycle"]
+    for name in arms:
+        assert side_by_side[name].history == in_turn[name].history, name
+        assert side_by_side[name].model is None and in_turn[name].model is not None
+        for key in ("G", "F"):
+            weights = side_by_side[name].generators[key].state_dict()
+            for param, value in in_turn[name].generators[key].state_dict().items():
+                assert torch.equal(weights[param], value), (name, key, param)
+    assert side_by_side["no cycle"].history["cycle_A"] == [0.0] * recipe.steps
+    assert min(side_by_side["cycle"].history["cycle_A"]) > 0
+
+
 def test_translate_restores_mode_and_matches_one_pass(paired):
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 1, 1), torch.nn.BatchNorm2d(1)).train()
     chunked = translate(net, paired.color, batch_size=7)
