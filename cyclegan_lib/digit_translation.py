@@ -202,13 +202,15 @@ def _train(
     make_batch,
     recipe: DigitRecipe,
     description: str,
+    show_progress: bool = True,
 ) -> TrainingRun:
     """The loop both lessons share: set_input, optimize_parameters, step the LR schedule."""
     schedulers = linear_decay_schedulers(model.optimizers, recipe)
     run = TrainingRun(generators={}, model=model)
     start = time.perf_counter()
     model.train()
-    for step in progress(range(recipe.steps), desc=description):
+    steps = range(recipe.steps)
+    for step in progress(steps, desc=description) if show_progress else steps:
         model.set_input(make_batch(step))
         run.record(model.optimize_parameters())
         for scheduler in schedulers:
@@ -266,6 +268,7 @@ def train_cyclegan_digits(
     lambda_cycle: float = 10.0,
     pool_size: int = 50,
     lambda_y: float | None = None,
+    show_progress: bool = True,
 ) -> TrainingRun:
     """CycleGAN (Zhu et al. 2017, eq. 3 with LSGAN) on the unpaired halves.
 
@@ -285,15 +288,19 @@ def train_cyclegan_digits(
         x, y = data.clean[x_batches[step]], data.color[y_batches[step]]
         return {"A": x, "B": y, "A_paths": [], "B_paths": []}
 
-    run = _train(model, make_batch, recipe, "CycleGAN" if config.lambda_A else "no cycle")
+    description = "CycleGAN" if config.lambda_A else "no cycle"
+    run = _train(model, make_batch, recipe, description, show_progress)
     run.generators = {"G": model.netG_A, "F": model.netG_B}
     return run
 
 
 def _train_arm_alone(data: UnpairedDigits, recipe: DigitRecipe, weights: dict) -> TrainingRun:
-    """One arm in a worker process, on one thread; only generators and history come back."""
+    """One arm in a worker process, on one thread; only generators and history come back.
+
+    No progress bar: a worker's output would reach the Jupyter server's log, not the notebook.
+    """
     torch.set_num_threads(1)
-    run = train_cyclegan_digits(data, recipe, **weights)
+    run = train_cyclegan_digits(data, recipe, **weights, show_progress=False)
     run.model = None  # discriminators, optimisers and pools stay in the worker
     return run
 
