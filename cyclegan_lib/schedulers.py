@@ -67,3 +67,18 @@ def step_scheduler(scheduler: Scheduler, metric: float = 0.0) -> None:
         scheduler.step(metric)
     else:
         scheduler.step()
+
+
+def apply_schedule_at_resume(scheduler) -> None:
+    """After ``load_state_dict``: set the LR that *this* run's ``linear`` rule gives now.
+
+    The optimizer state carries the LR of the run that saved it. Continuing with a
+    longer schedule (a larger ``--n_epochs`` after a finished run, whose LR had decayed
+    to 0) would otherwise train a whole epoch at that old LR, until the next
+    ``scheduler.step()``. With unchanged options the LR is the same number as saved.
+    """
+    if not isinstance(scheduler, lr_scheduler.LambdaLR):
+        return
+    groups = scheduler.optimizer.param_groups
+    for group, base, rule in zip(groups, scheduler.base_lrs, scheduler.lr_lambdas, strict=True):
+        group["lr"] = base * rule(scheduler.last_epoch)

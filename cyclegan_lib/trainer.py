@@ -38,7 +38,7 @@ from cyclegan_lib.models import BaseModel, ModelConfig, create_model
 from cyclegan_lib.networks import count_parameters
 from cyclegan_lib.options import TrainOptions
 from cyclegan_lib.pretrained import load_network
-from cyclegan_lib.schedulers import get_scheduler, step_scheduler
+from cyclegan_lib.schedulers import apply_schedule_at_resume, get_scheduler, step_scheduler
 
 ARCHITECTURE_OPTIONS = ("model", "netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout",
                         "input_nc", "output_nc", "pool_size", "gan_mode")  # fmt: skip
@@ -209,6 +209,7 @@ class Trainer:
             ) from None
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
+            apply_schedule_at_resume(scheduler)
         self.position = Position(**state["position"])
         checkpoints.restore_rng_state(state["rng"])
 

@@ -127,3 +127,17 @@ def test_temporaries_of_a_killed_save_are_cleaned_up(tmp_path):
     (tmp_path / ".latest_state.pt.k2j4.tmp").write_bytes(b"half")
     remove_stale_temporaries(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["latest_state.pt"]
+
+
+def test_continuing_a_finished_run_with_more_epochs_trains_at_the_new_schedules_lr(tmp_path):
+    """The finished run's LR had decayed to 0; the longer schedule says 1e-4 for epoch 3."""
+    data = make_image_folder_dataset(tmp_path / "data", n=3, size=24)
+    finished = train(data, tmp_path / "ckpt")
+    assert finished.returncode == 0, finished.stderr
+    before = torch.load(tmp_path / "ckpt" / "run" / "latest_net_G_A.pth", weights_only=True)
+    longer = train(data, tmp_path / "ckpt", "--continue_train", "--n_epochs", "2")
+    assert longer.returncode == 0, longer.stderr
+    state = final_state(tmp_path / "ckpt")
+    assert state["position"]["epoch"] == 4  # epoch 3 was trained
+    after = torch.load(tmp_path / "ckpt" / "run" / "latest_net_G_A.pth", weights_only=True)
+    assert any(not torch.equal(before[key], after[key]) for key in before), "no update in epoch 3"
