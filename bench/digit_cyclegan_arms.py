@@ -1,7 +1,7 @@
 """Train lesson 04's digit CycleGAN with several loss weights and print what survives.
 
-Each arm uses the same recipe, seed and batches (:func:`train_cyclegan_digits`);
-only the cycle weights change. For every arm the script prints the share of
+Each arm uses the same recipe, seed and batches; only the cycle weights change.
+The arms train side by side as in the lesson (:func:`train_cyclegan_arms`). For every arm the script prints the share of
 F(y) the clean-digit classifier reads as the right digit, the same for G(x)
 and the colour classifier, and the training time. Lesson 04 quotes its runs
 for the choice of the y-cycle's weight.
@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from cyclegan_lib.digit_translation import (
     DigitRecipe,
+    TrainingRun,
     evaluate_translation,
-    train_cyclegan_digits,
+    train_cyclegan_arms,
     translate,
 )
 from cyclegan_lib.digits import load_domain, unpaired_digits
@@ -39,28 +38,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--lambda_y", type=float, nargs="+", default=[1.0, 10.0], help="one arm per value"
     )
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     return parser.parse_args(argv)
 
 
-def run_arm(recipe: DigitRecipe, lambda_x: float, lambda_y: float) -> dict[str, float]:
-    """Train one arm and judge both directions on the 1,000 test digits."""
-    run = train_cyclegan_digits(unpaired_digits("train"), recipe, lambda_x, lambda_y=lambda_y)
+def judge(run: TrainingRun) -> dict[str, float]:
+    """Both directions of one trained arm, judged on the 1,000 test digits."""
     x_test, labels = load_domain("clean", "test")
     y_test, _ = load_domain("color", "test")
     to_clean = evaluate_translation(translate(run.generators["F"], y_test), "clean", labels)
     to_color = evaluate_translation(translate(run.generators["G"], x_test), "color", labels)
-    return {
-        "F(y)": to_clean["label_accuracy"],
-        "G(x)": to_color["label_accuracy"],
-        "seconds": run.seconds,
-    }
+    return {"F(y)": to_clean["label_accuracy"], "G(x)": to_color["label_accuracy"]}
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     recipe = DigitRecipe(
         steps=args.steps,
         batch_size=args.batch_size,
@@ -70,13 +61,18 @@ def main(argv: list[str] | None = None) -> None:
         lr=args.lr,
     )
     print(recipe)
+    weights_y = list(dict.fromkeys(args.lambda_y))  # one arm per distinct value
+    arms = {
+        f"lambda_y={lambda_y:g}": {"lambda_cycle": args.lambda_x, "lambda_y": lambda_y}
+        for lambda_y in weights_y
+    }
+    runs = train_cyclegan_arms(unpaired_digits("train"), recipe, arms)
     print(f"{'lambda_x':>9} {'lambda_y':>9} {'F(y)':>7} {'G(x)':>7} {'seconds':>8}")
-    for lambda_y in args.lambda_y:
-        numbers = run_arm(recipe, args.lambda_x, lambda_y)
+    for lambda_y, run in zip(weights_y, runs.values(), strict=True):
+        numbers = judge(run)
         print(
             f"{args.lambda_x:9.1f} {lambda_y:9.1f} {numbers['F(y)']:7.1%} "
-            f"{numbers['G(x)']:7.1%} {numbers['seconds']:8.0f}",
-            flush=True,
+            f"{numbers['G(x)']:7.1%} {run.seconds:8.0f}"
         )
 
 
