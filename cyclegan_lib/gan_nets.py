@@ -23,6 +23,10 @@ from torch import nn
 
 IMAGE_SHAPE = (1, 32, 32)
 NUM_CLASSES = 10
+# The DCGAN weights are stored channels-last (height, width, channels), the layout
+# oneDNN's CPU convolutions prefer: a lesson 01 training step on 2 cores took 49.5 ms
+# instead of 53.7 ms. The numbers are the same up to float rounding.
+CONV_LAYOUT = torch.channels_last
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -102,6 +106,7 @@ class DCGANGenerator(nn.Module):
             nn.Tanh(),
         )
         init_dcgan_weights(self)
+        self.to(memory_format=CONV_LAYOUT)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.view(z.shape[0], -1, 1, 1))
@@ -128,6 +133,7 @@ class DCGANDiscriminator(nn.Module):
             nn.Conv2d(4 * ndf, 1, 4, 1, 0),  # -> 1x1
         )
         init_dcgan_weights(self)
+        self.to(memory_format=CONV_LAYOUT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()

@@ -56,6 +56,20 @@ def test_dcgan_init_follows_radford():
     assert G.net[1].bias.abs().sum() == 0
 
 
+@pytest.mark.parametrize("make", [lambda: DCGANGenerator(8, 4), lambda: DCGANDiscriminator(1, 4)])
+def test_dcgan_weights_are_channels_last_and_compute_the_same(make):
+    torch.manual_seed(0)
+    net = make().eval()
+    weights = [p for p in net.parameters() if p.dim() == 4]
+    assert weights and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    same_weights_usual_layout = make().eval()
+    same_weights_usual_layout.load_state_dict(net.state_dict())
+    for p in same_weights_usual_layout.parameters():
+        p.data = p.data.contiguous()
+    x = torch.randn(2, 8) if isinstance(net, DCGANGenerator) else torch.randn(2, 1, 32, 32)
+    assert torch.allclose(net(x), same_weights_usual_layout(x), atol=1e-5)
+
+
 def test_generator_input_appends_one_hot_label():
     z = torch.randn(2, 3)
     out = generator_input(z, torch.tensor([0, 9]))
