@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cyclegan_lib import gan_training
 from cyclegan_lib.exercises.lesson01 import LinearD, LinearG
 from cyclegan_lib.gan_nets import (
     DCGANGenerator,
@@ -19,6 +20,7 @@ from cyclegan_lib.gan_training import (
     discriminator_loss,
     generate,
     generator_loss,
+    r1_penalty,
     refresh_batch_norm,
     train_gan,
     train_step,
@@ -35,16 +37,19 @@ def test_discriminator_loss_with_label_smoothing():
     assert generator_loss(fake).item() == pytest.approx(-F.logsigmoid(fake).mean().item())
 
 
-def test_train_step_matches_a_hand_written_step():
+@pytest.mark.parametrize("r1_gamma", [0.0, 3.0])
+def test_train_step_matches_a_hand_written_step(r1_gamma):
     real = torch.randn(3, 1, 2, 2, generator=torch.Generator().manual_seed(0))
     z = torch.randn(3, 2, generator=torch.Generator().manual_seed(1))
     G, D = LinearG(), LinearD()
     sgd = lambda net: torch.optim.SGD(net.parameters(), lr=0.1)  # noqa: E731
-    numbers = train_step(G, D, sgd(G), sgd(D), real, z)
+    numbers = train_step(G, D, sgd(G), sgd(D), real, z, r1_gamma=r1_gamma)
 
     G_ref, D_ref = LinearG(), LinearD()
     fake = G_ref(z)
     d_loss = -F.logsigmoid(D_ref(real)).mean() - F.logsigmoid(-D_ref(fake.detach())).mean()
+    # A linear D(x) = w.x + b has grad_x D = w at every x, so R1 = |w|^2 / 2.
+    d_loss = d_loss + r1_gamma * D_ref.linear.weight.pow(2).sum() / 2
     d_grads = torch.autograd.grad(d_loss, list(D_ref.parameters()))
     with torch.no_grad():
         for p, g in zip(D_ref.parameters(), d_grads, strict=True):
@@ -62,6 +67,30 @@ def test_train_step_matches_a_hand_written_step():
     ):
         assert torch.allclose(mine, theirs, atol=1e-6)
     assert 0 < numbers["d_fake"] < 1 and 0 < numbers["d_real"] < 1
+    # G's step froze D: D holds the gradients of its own step only, and is trainable again.
+    for p, g in zip(D.parameters(), d_grads, strict=True):
+        assert p.requires_grad and torch.allclose(p.grad, g, atol=1e-6)
+
+
+def test_r1_penalty_is_half_the_squared_input_gradient():
+    x = torch.tensor([[1.0, 2.0], [-1.0, 0.5]], requires_grad=True)
+    logits = (x**2).sum(1)  # grad_x = 2x, so |grad|^2 = 4 |x|^2 per image
+    expected = 0.5 * (4 * (x.detach() ** 2).sum(1)).mean()
+    penalty = r1_penalty(logits, x)
+    assert penalty.item() == pytest.approx(expected.item())
+    assert penalty.requires_grad  # D's optimiser must be able to minimise it
+
+
+def test_train_gan_applies_r1_lazily(monkeypatch):
+    gammas = []
+
+    def recording_step(*args):
+        gammas.append(args[-1])
+        return train_step(*args)
+
+    monkeypatch.setattr(gan_training, "train_step", recording_step)
+    tiny_run(steps=8, r1_gamma=0.5, r1_every=4)
+    assert gammas == [0, 0, 0, 2.0, 0, 0, 0, 2.0]  # every 4th step, weighted 4 x 0.5
 
 
 def tiny_run(steps: int = 6, **kwargs):
@@ -164,3 +193,16 @@ def test_train_gan_with_an_average_shows_the_average():
     history = train_gan(G, D, images, 5, batch_size=8, fixed_z=fixed_z, G_avg=G_avg)
     assert torch.equal(history.snapshots[-1][1], generate(G_avg, fixed_z))
     assert not torch.equal(G_avg.net[0].weight, G.net[0].weight)
+
+
+def test_dcgan_r1_bench_prints_one_row_per_arm(capsys):
+    import runpy
+
+    from cyclegan_lib.env import repo_root
+
+    script = runpy.run_path(str(repo_root() / "bench" / "dcgan_r1.py"))
+    script["main"](["--steps", "2", "--gamma", "0", "2", "2", "--seeds", "3", "--jobs", "1"])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[:2] for row in rows] == [["0", "3"], ["2", "3"]]  # repeated gamma dropped
+    for row in rows:
+        assert 0.0 <= float(row[2].rstrip("%")) <= 100.0
