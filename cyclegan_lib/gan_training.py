@@ -98,10 +98,13 @@ def train_step(
     opt_D.step()
 
     opt_G.zero_grad(set_to_none=True)
-    D.requires_grad_(False)
+    trainable = [p for p in D.parameters() if p.requires_grad]
+    for p in trainable:
+        p.requires_grad_(False)
     g_loss = generator_loss(_call(D, fake, labels))
     g_loss.backward()
-    D.requires_grad_(True)
+    for p in trainable:
+        p.requires_grad_(True)
     opt_G.step()
     return {
         "d_loss": d_loss.item(),

@@ -72,6 +72,16 @@ def test_train_step_matches_a_hand_written_step(r1_gamma):
         assert p.requires_grad and torch.allclose(p.grad, g, atol=1e-6)
 
 
+def test_train_step_leaves_a_frozen_part_of_d_frozen():
+    G, D = LinearG(), LinearD()
+    D.linear.bias.requires_grad_(False)
+    sgd = lambda params: torch.optim.SGD(params, lr=0.1)  # noqa: E731
+    train_step(
+        G, D, sgd(G.parameters()), sgd([D.linear.weight]), torch.ones(2, 1, 2, 2), torch.ones(2, 2)
+    )
+    assert D.linear.weight.requires_grad and not D.linear.bias.requires_grad
+
+
 def test_r1_penalty_is_half_the_squared_input_gradient():
     x = torch.tensor([[1.0, 2.0], [-1.0, 0.5]], requires_grad=True)
     logits = (x**2).sum(1)  # grad_x = 2x, so |grad|^2 = 4 |x|^2 per image
