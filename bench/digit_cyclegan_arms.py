@@ -1,9 +1,10 @@
 """Train lesson 04's digit CycleGAN with several loss weights and print what survives.
 
 Each arm uses the same recipe, seed and batches; only the cycle weights change.
-The arms train side by side as in the lesson (:func:`train_cyclegan_arms`). For every arm the script prints the share of
-F(y) the clean-digit classifier reads as the right digit, the same for G(x)
-and the colour classifier, and the training time. Lesson 04 quotes its runs
+The arms train side by side as in the lesson (:func:`train_cyclegan_arms`). For
+every arm the script prints the share of F(y) the clean-digit classifier reads
+as the right digit, the same for G(x) and the colour classifier, and the
+training time. Lesson 04 quotes its runs
 for the choice of the y-cycle's weight.
 
 Examples::

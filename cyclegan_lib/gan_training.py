@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .gan_nets import ConditionalGenerator, sample_noise
+from .models import frozen
 
 ADAM_LR = 2e-4
 ADAM_BETAS = (0.5, 0.999)  # Radford et al. 2016, Sec. 4: beta1 = 0.5 steadies training
@@ -98,13 +99,9 @@ def train_step(
     opt_D.step()
 
     opt_G.zero_grad(set_to_none=True)
-    trainable = [p for p in D.parameters() if p.requires_grad]
-    for p in trainable:
-        p.requires_grad_(False)
-    g_loss = generator_loss(_call(D, fake, labels))
-    g_loss.backward()
-    for p in trainable:
-        p.requires_grad_(True)
+    with frozen([D]):
+        g_loss = generator_loss(_call(D, fake, labels))
+        g_loss.backward()
     opt_G.step()
     return {
         "d_loss": d_loss.item(),

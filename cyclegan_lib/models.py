@@ -16,9 +16,10 @@ Differences from the reference, on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,11 +91,22 @@ class ModelConfig:
         return cls(**{**values, **overrides})
 
 
-def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
-    """Freeze (False) or unfreeze discriminators, as the reference does during G's update."""
-    for net in nets:
-        for parameter in net.parameters():
-            parameter.requires_grad_(flag)
+@contextlib.contextmanager
+def frozen(nets: Iterable[nn.Module]) -> Iterator[None]:
+    """Freeze the discriminators during G's update, as the reference does, then unfreeze.
+
+    G's backward pass then skips the discriminators' weight gradients, which G's step
+    would throw away. Only parameters that were trainable are frozen and unfrozen
+    again, so a layer the caller froze stays frozen.
+    """
+    trainable = [p for net in nets for p in net.parameters() if p.requires_grad]
+    for parameter in trainable:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in trainable:
+            parameter.requires_grad_(True)
 
 
 def unwrap(net: nn.Module) -> nn.Module:
@@ -354,10 +366,10 @@ class CycleGANModel(BaseModel):
         discriminators = [self.netD_A, self.netD_B]
         with self.autocast():
             self.forward()
-            set_requires_grad(discriminators, False)
-            losses = self._generator_losses()
-        self._step("G", sum(losses.values()))
-        set_requires_grad(discriminators, True)
+        with frozen(discriminators):
+            with self.autocast():
+                losses = self._generator_losses()
+            self._step("G", sum(losses.values()))
         with self.autocast():
             fake_B = self._to_device(self.pools["fake_B"].query(self.fake_B))
             losses["D_A"] = self._d_loss(self.netD_A, self.real_B, fake_B)
@@ -428,11 +440,10 @@ class Pix2PixModel(BaseModel):
             self.forward()
             d_losses, penalty = self._discriminator_losses()
         self._step("D", 0.5 * (d_losses["D_real"] + d_losses["D_fake"]) + penalty)
-        set_requires_grad([self.netD], False)
-        with self.autocast():
-            g_losses = self._generator_losses()
-        self._step("G", g_losses["G_GAN"] + g_losses["G_L1"])
-        set_requires_grad([self.netD], True)
+        with frozen([self.netD]):
+            with self.autocast():
+                g_losses = self._generator_losses()
+            self._step("G", g_losses["G_GAN"] + g_losses["G_L1"])
         return self._as_floats({**g_losses, **d_losses})
 
 
