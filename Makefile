@@ -55,19 +55,19 @@ test-notebooks: $(STAMP)
 test: lint test-lib test-notebooks test-browser
 
 course: $(STAMP)
-	$(PY) -m cyclegan_lib.nbtools course
+	$(PY) -m cyclegan_lib.tools.nbtools course
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 student: $(STAMP)
-	$(PY) -m cyclegan_lib.nbtools student
+	$(PY) -m cyclegan_lib.tools.nbtools student
 
 notebooks: $(STAMP)
-	$(PY) -m cyclegan_lib.nbtools refresh
+	$(PY) -m cyclegan_lib.tools.nbtools refresh
 
 classifiers: $(STAMP)
-	$(PY) -m cyclegan_lib.classifiers
+	$(PY) -m cyclegan_lib.course.classifiers
 
 clean:
 	rm -rf build

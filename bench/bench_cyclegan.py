@@ -26,7 +26,7 @@ import time
 
 import torch
 
-from cyclegan_lib.env import get_device
+from cyclegan_lib.course.env import get_device
 from cyclegan_lib.models import CycleGANModel, ModelConfig
 
 

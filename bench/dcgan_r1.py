@@ -24,10 +24,10 @@ from multiprocessing import get_context
 
 import torch
 
-from cyclegan_lib.digits import load_domain
-from cyclegan_lib.gan_nets import DCGANDiscriminator, DCGANGenerator
-from cyclegan_lib.gan_training import generate, train_gan
-from cyclegan_lib.metrics import evaluate_digits
+from cyclegan_lib.course.digits import load_domain
+from cyclegan_lib.course.metrics import evaluate_digits
+from cyclegan_lib.lessons.gan_loop import generate, train_gan
+from cyclegan_lib.lessons.mnist_gans import DCGANDiscriminator, DCGANGenerator
 
 Z_DIM = 64
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import argparse
 
-from cyclegan_lib.digit_translation import (
+from cyclegan_lib.course.digits import load_domain, unpaired_digits
+from cyclegan_lib.lessons.digit_translation import (
     DigitRecipe,
     TrainingRun,
     evaluate_translation,
     train_cyclegan_arms,
     translate,
 )
-from cyclegan_lib.digits import load_domain, unpaired_digits
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -40,7 +40,7 @@ EOF
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
 echo; echo "== 1. memory and speed: resnet_9blocks + basic D, 256 px, full iterations =="
-"$PY" -m cyclegan_lib.full_scale speed-table --size 256 --batch_sizes 1 4 --warmup 5 --iters 30 \
+"$PY" -m cyclegan_lib.lessons.full_scale speed-table --size 256 --batch_sizes 1 4 --warmup 5 --iters 30 \
     | tee "$DEST/speed_table.txt"
 
 echo; echo "== 2. bench ratio: plain fp32 eager vs our fast path (bench/bench_cyclegan.py) =="
@@ -52,10 +52,10 @@ done
 echo; echo "== 3. the lesson's training at full scale: 2 epochs of 150 images, killed, resumed =="
 "$PY" - "$WORK/datasets/digits2color" <<'EOF'
 import sys
-from cyclegan_lib import full_scale as fs
+from cyclegan_lib.lessons import full_scale as fs
 print(fs.count_images(fs.build_digit_folders(sys.argv[1], size=256, n_train=150, n_test=8)))
 EOF
-FLAGS=$("$PY" -c "from cyclegan_lib.full_scale import PAPER_FLAGS; print(PAPER_FLAGS)")
+FLAGS=$("$PY" -c "from cyclegan_lib.lessons.full_scale import PAPER_FLAGS; print(PAPER_FLAGS)")
 COMMON="$FLAGS --dataroot $WORK/datasets/digits2color --name gpu_check --checkpoints_dir $WORK/checkpoints
         --gpu_ids 0 --amp --num_threads 4 --print_freq 50 --display_id -1 --n_epochs 2 --n_epochs_decay 0"
 start=$(date +%s.%N)

@@ -26,10 +26,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from cyclegan_lib.env import autocast
 from cyclegan_lib.losses import GANLoss, gradient_penalty, l1_loss
 from cyclegan_lib.networks import define_D, define_G
 from cyclegan_lib.pool import ImagePool
+from cyclegan_lib.runtime import autocast
 
 
 @dataclass(frozen=True)

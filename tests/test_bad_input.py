@@ -43,7 +43,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cyclegan_lib.datasets import (
+from cyclegan_lib.pipeline.datasets import (
     BadImageWarning,
     DataOptions,
     DatasetError,

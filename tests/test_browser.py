@@ -26,8 +26,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cyclegan_lib import nbtools
-from cyclegan_lib.env import repo_root
+from cyclegan_lib.course.env import repo_root
+from cyclegan_lib.tools import nbtools
 
 pytestmark = pytest.mark.browser
 

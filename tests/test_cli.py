@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from cyclegan_lib import cli
-from cyclegan_lib.fake_data import make_image_folder_dataset
 from cyclegan_lib.networks import define_G
+from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 SEED_TRAIN = ("train --dataroot ./datasets/vangogh2photo --name vangogh_cyclegan --model cycle_gan "
               "--gpu_ids 0,1 --batch_size 8 --display_id -1").split()  # fmt: skip
@@ -149,7 +149,7 @@ def test_continue_train_with_another_architecture_names_the_option(tiny_data, tm
 
 
 def test_gpu_ids_beyond_the_machines_gpus(monkeypatch):
-    from cyclegan_lib.distributed import DeviceError, check_gpu_ids
+    from cyclegan_lib.pipeline.distributed import DeviceError, check_gpu_ids
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

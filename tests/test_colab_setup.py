@@ -20,8 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cyclegan_lib import config, nbtools
-from cyclegan_lib.env import repo_root
+from cyclegan_lib.course import config
+from cyclegan_lib.course.env import repo_root
+from cyclegan_lib.tools import nbtools
 
 COURSE_ENTRIES = ("cyclegan", "_editable_impl_cyclegan", "__editable__")
 
@@ -133,7 +134,7 @@ def test_setup_cell_installs_the_course_then_does_nothing(colab_like):
 
     imports = lesson_imports()
     assert "cyclegan_lib" in imports
-    data_check = "from cyclegan_lib import digits\nprint(tuple(digits.load_domain('color', 'test')[0].shape))"
+    data_check = "from cyclegan_lib.course import digits\nprint(tuple(digits.load_domain('color', 'test')[0].shape))"
     (root / "imports.py").write_text(f"{imports}\n{data_check}\n")
     assert run_python(python, "imports.py", cwd=root).strip().endswith("(1000, 3, 32, 32)")
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cyclegan_lib.datasets import (
+from cyclegan_lib.pipeline.datasets import (
     AlignedDataset,
     DataOptions,
     SingleDataset,
@@ -18,7 +18,7 @@ from cyclegan_lib.datasets import (
     find_images,
     set_epoch,
 )
-from cyclegan_lib.fake_data import make_image_folder_dataset
+from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 SMALL = dict(load_size=40, crop_size=32)
 

@@ -14,9 +14,9 @@ import textwrap
 
 import torch
 
-from cyclegan_lib import distributed
-from cyclegan_lib.commands import train as train_command
-from cyclegan_lib.fake_data import make_image_folder_dataset
+from cyclegan_lib.cli import train as train_command
+from cyclegan_lib.pipeline import distributed
+from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 TINY = ["--gpu_ids", "-1", "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4",
         "--netD", "n_layers", "--n_layers_D", "1", "--load_size", "16", "--crop_size", "16",
@@ -27,9 +27,9 @@ TINY = ["--gpu_ids", "-1", "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4
 RANK_SCRIPT = textwrap.dedent(
     """
     import sys, torch
-    from cyclegan_lib import distributed
-    from cyclegan_lib.options import parse_train_options
-    from cyclegan_lib.trainer import Trainer
+    from cyclegan_lib.pipeline import distributed
+    from cyclegan_lib.pipeline.options import parse_train_options
+    from cyclegan_lib.pipeline.trainer import Trainer
 
     out, argv = sys.argv[1], sys.argv[2:]
     opt = parse_train_options(argv)

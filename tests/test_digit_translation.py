@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from cyclegan_lib.digit_translation import (
+from cyclegan_lib.course.digits import PairedDigits, UnpairedDigits, paired_digits
+from cyclegan_lib.course.env import seed_everything
+from cyclegan_lib.lessons.digit_translation import (
     DigitRecipe,
     L1OnlyModel,
     batch_indices,
@@ -16,8 +18,6 @@ from cyclegan_lib.digit_translation import (
     train_pix2pix_digits,
     translate,
 )
-from cyclegan_lib.digits import PairedDigits, UnpairedDigits, paired_digits
-from cyclegan_lib.env import seed_everything
 from cyclegan_lib.models import Pix2PixModel
 
 TINY = dict(steps=3, batch_size=4, ngf=4, ndf=4)
@@ -130,7 +130,7 @@ def test_cyclegan_arms(unpaired):
 
 
 def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch):
-    from cyclegan_lib import digit_translation
+    from cyclegan_lib.lessons import digit_translation
 
     recipe = DigitRecipe(**TINY)
     arms = {"cycle": {"lambda_cycle": 10.0, "lambda_y": 1.0}, "no cycle": {"lambda_cycle": 0.0}}
@@ -171,7 +171,7 @@ def test_evaluate_translation_on_the_true_images(paired):
 def test_arms_script_prints_one_row_per_lambda_y(capsys):
     import runpy
 
-    from cyclegan_lib.env import repo_root
+    from cyclegan_lib.course.env import repo_root
 
     script = runpy.run_path(str(repo_root() / "bench" / "digit_cyclegan_arms.py"))
     script["main"](["--steps", "2", "--ngf", "4", "--ndf", "4", "--lambda_y", "1", "10"])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from cyclegan_lib import digits
+from cyclegan_lib.course import digits
 
 
 def test_embedded_mnist_is_complete():

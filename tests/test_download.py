@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cyclegan_lib.commands.download import main
-from cyclegan_lib.datasets import DataOptions, create_dataset
-from cyclegan_lib.download import (
+from cyclegan_lib.cli.download import main
+from cyclegan_lib.pipeline.datasets import DataOptions, create_dataset
+from cyclegan_lib.pipeline.download import (
     BASE_URL_VARIABLE,
     DownloadError,
     OfflineError,
@@ -26,7 +26,7 @@ from cyclegan_lib.download import (
     find_resource,
     unsafe_name,
 )
-from cyclegan_lib.fake_data import make_image_folder_dataset
+from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 
 @dataclass

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from cyclegan_lib import env
+from cyclegan_lib.course import env
 
 
 def test_profile_defaults_to_hardware(monkeypatch):

@@ -1,8 +1,8 @@
 import torch
 
-from cyclegan_lib.digits import scale_pixels
-from cyclegan_lib.exercises import RESULTS, Case, Exercise, check, grade
-from cyclegan_lib.exercises.lesson00 import SCALE_PIXELS
+from cyclegan_lib.course.digits import scale_pixels
+from cyclegan_lib.lessons.exercises import RESULTS, Case, Exercise, check, grade
+from cyclegan_lib.lessons.exercises.lesson00 import SCALE_PIXELS
 
 
 def test_reference_passes_its_own_check(capsys):
@@ -17,7 +17,7 @@ def test_not_done_falls_back_to_reference(capsys):
 
     assert check(placeholder, SCALE_PIXELS) is scale_pixels
     out = capsys.readouterr().out
-    assert "not done yet" in out and "cyclegan_lib.digits.scale_pixels" in out
+    assert "not done yet" in out and "cyclegan_lib.course.digits.scale_pixels" in out
 
 
 def test_wrong_answer_gets_specific_feedback(capsys):

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cyclegan_lib.exercises import check, grade, lesson01, lesson02
-from cyclegan_lib.gan_training import train_step
+from cyclegan_lib.lessons.exercises import check, grade, lesson01, lesson02
+from cyclegan_lib.lessons.gan_loop import train_step
 
 EXERCISES = [
     lesson01.D_LOSS,

@@ -5,12 +5,12 @@ import copy
 import pytest
 import torch
 
-from cyclegan_lib.exercises import check, grade
-from cyclegan_lib.exercises import lesson03 as l03
-from cyclegan_lib.exercises import lesson04 as l04
+from cyclegan_lib.lessons.exercises import check, grade
+from cyclegan_lib.lessons.exercises import lesson03 as l03
+from cyclegan_lib.lessons.exercises import lesson04 as l04
+from cyclegan_lib.lessons.widgets.patchgan_explorer import conv_geometry, patchgan
 from cyclegan_lib.models import CycleGANModel, ModelConfig, Pix2PixModel
 from cyclegan_lib.pool import ImagePool
-from cyclegan_lib.widgets.patchgan import conv_geometry, patchgan
 
 EXERCISES = [
     l03.RECEPTIVE_FIELD,

@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from cyclegan_lib import digits
-from cyclegan_lib import full_scale as fs
-from cyclegan_lib.exercises import lesson05
+from cyclegan_lib.course import digits
+from cyclegan_lib.lessons import full_scale as fs
+from cyclegan_lib.lessons.exercises import lesson05
 from cyclegan_lib.networks import NLayerDiscriminator
-from cyclegan_lib.options import parse_train_options
-from cyclegan_lib.schedulers import get_scheduler
-from cyclegan_lib.trainer import Trainer
+from cyclegan_lib.pipeline.options import parse_train_options
+from cyclegan_lib.pipeline.schedulers import get_scheduler
+from cyclegan_lib.pipeline.trainer import Trainer
 
 TINY = (
     "--netG resnet_1blocks --ngf 4 --ndf 4 --load_size 36 --crop_size 32 --num_threads 0 "

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cyclegan_lib.gan_nets import (
+from cyclegan_lib.lessons.mnist_gans import (
     ConditionalDiscriminator,
     ConditionalGenerator,
     DCGANDiscriminator,

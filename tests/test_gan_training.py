@@ -7,16 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cyclegan_lib import gan_training
-from cyclegan_lib.exercises.lesson01 import LinearD, LinearG
-from cyclegan_lib.gan_nets import (
-    DCGANGenerator,
-    MLPDiscriminator,
-    MLPGenerator,
-    conditional_dcgan,
-    sample_noise,
-)
-from cyclegan_lib.gan_training import (
+from cyclegan_lib.lessons import gan_loop as gan_training
+from cyclegan_lib.lessons.exercises.lesson01 import LinearD, LinearG
+from cyclegan_lib.lessons.gan_loop import (
     discriminator_loss,
     generate,
     generator_loss,
@@ -25,6 +18,13 @@ from cyclegan_lib.gan_training import (
     train_gan,
     train_step,
     update_average,
+)
+from cyclegan_lib.lessons.mnist_gans import (
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    conditional_dcgan,
+    sample_noise,
 )
 
 
@@ -208,7 +208,7 @@ def test_train_gan_with_an_average_shows_the_average():
 def test_dcgan_r1_bench_prints_one_row_per_arm(capsys):
     import runpy
 
-    from cyclegan_lib.env import repo_root
+    from cyclegan_lib.course.env import repo_root
 
     script = runpy.run_path(str(repo_root() / "bench" / "dcgan_r1.py"))
     script["main"](["--steps", "2", "--gamma", "0", "2", "2", "--seeds", "3", "--jobs", "1"])

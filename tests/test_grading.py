@@ -16,20 +16,24 @@ import nbformat
 import pytest
 
 import cyclegan_lib
-from cyclegan_lib import nbtools
-from cyclegan_lib.exercises import RESULTS
-from cyclegan_lib.grading import find_submissions, lesson_of, main
-from cyclegan_lib.grading.hidden_tests import checked_functions, lesson_exercises, score_answer
-from cyclegan_lib.grading.report import ExerciseGrade, SubmissionGrade, summary_table
-from cyclegan_lib.grading.sandbox import bwrap_works, choose_mode
+from cyclegan_lib.lessons.exercises import RESULTS
+from cyclegan_lib.tools import nbtools
+from cyclegan_lib.tools.grading import find_submissions, lesson_of, main
+from cyclegan_lib.tools.grading.hidden_tests import (
+    checked_functions,
+    lesson_exercises,
+    score_answer,
+)
+from cyclegan_lib.tools.grading.report import ExerciseGrade, SubmissionGrade, summary_table
+from cyclegan_lib.tools.grading.sandbox import bwrap_works, choose_mode
 
 CORRECT = "def scale_pixels(images):\n    return images.float() / 127.5 - 1.0"
 UNDONE = "def scale_pixels(images):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
 FLOAT64 = "def scale_pixels(images):\n    return images.double() / 127.5 - 1.0"
 SYNTAX_ERROR = "def scale_pixels(images)\n    return images.float() / 127.5 - 1.0"
 CHECK = (
-    "from cyclegan_lib.exercises import check\n"
-    "from cyclegan_lib.exercises.lesson00 import SCALE_PIXELS\n\n"
+    "from cyclegan_lib.lessons.exercises import check\n"
+    "from cyclegan_lib.lessons.exercises.lesson00 import SCALE_PIXELS\n\n"
     "scale_pixels = check(scale_pixels, SCALE_PIXELS)"
 )
 INFINITE_LOOP = "while True:\n    pass"

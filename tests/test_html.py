@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cyclegan_lib.html import ResultsPage, TrainingPage, tensor_to_image
+from cyclegan_lib.pipeline.pages import ResultsPage, TrainingPage, tensor_to_image
 
 
 def test_tensor_to_image_scales_like_the_reference():

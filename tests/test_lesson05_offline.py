@@ -14,11 +14,15 @@ import pytest
 import torch
 from torch import nn
 
-from cyclegan_lib import full_scale as fs
-from cyclegan_lib.distributed import free_port
-from cyclegan_lib.html import tensor_to_image
+from cyclegan_lib.lessons import full_scale as fs
 from cyclegan_lib.networks import ResnetGenerator, count_parameters
-from cyclegan_lib.pretrained import CheckpointError, GeneratorSpec, load_pretrained_generator
+from cyclegan_lib.pipeline.distributed import free_port
+from cyclegan_lib.pipeline.pages import tensor_to_image
+from cyclegan_lib.pipeline.pretrained import (
+    CheckpointError,
+    GeneratorSpec,
+    load_pretrained_generator,
+)
 
 SMALL = GeneratorSpec(netG="resnet_2blocks", ngf=8)
 SEED_TRAIN = (

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from cyclegan_lib import digits, metrics
+from cyclegan_lib.course import digits, metrics
 
 
 def test_frechet_distance_of_identical_sets_is_zero():

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from cyclegan_lib import models
 from cyclegan_lib.losses import gradient_penalty
 from cyclegan_lib.models import CycleGANModel, ModelConfig, Pix2PixModel, create_model
-from cyclegan_lib.options import parse_test_options, parse_train_options
+from cyclegan_lib.pipeline.options import parse_test_options, parse_train_options
 
 SMALL = dict(ngf=4, ndf=4, netG="resnet_1blocks", netD="n_layers", n_layers_D=2)
 
@@ -289,7 +289,7 @@ def test_discriminators_are_trained_on_pool_samples():
 def test_benchmark_script_runs_and_reports_the_ratio(capsys):
     import runpy
 
-    from cyclegan_lib.env import repo_root
+    from cyclegan_lib.course.env import repo_root
 
     bench = runpy.run_path(str(repo_root() / "bench" / "bench_cyclegan.py"))
     tiny = [

@@ -1,7 +1,8 @@
 import nbformat
 import pytest
 
-from cyclegan_lib import config, nbtools
+from cyclegan_lib.course import config
+from cyclegan_lib.tools import nbtools
 
 SOLVED = """def f(x):
     \"\"\"doc\"\"\"

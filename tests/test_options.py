@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from cyclegan_lib.options import (
+from cyclegan_lib.pipeline.options import (
     TestOptions,
     TrainOptions,
     format_options,

@@ -5,7 +5,7 @@ import re
 import tomllib
 import yaml
 
-from cyclegan_lib.env import repo_root
+from cyclegan_lib.course.env import repo_root
 
 
 def requirement_names(specs):

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cyclegan_lib.networks import define_D
-from cyclegan_lib.pretrained import (
+from cyclegan_lib.pipeline.pretrained import (
     CheckpointError,
     GeneratorSpec,
     infer_generator_spec,

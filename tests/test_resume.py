@@ -19,7 +19,7 @@ import sys
 
 import torch
 
-from cyclegan_lib.fake_data import make_image_folder_dataset
+from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 TINY = [
     "--gpu_ids", "-1", "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4", "--n_layers_D", "1",
@@ -91,7 +91,7 @@ def test_rng_state_round_trip_through_a_weights_only_file(tmp_path):
 
     import numpy as np
 
-    from cyclegan_lib.checkpoints import capture_rng_state, restore_rng_state
+    from cyclegan_lib.pipeline.checkpoints import capture_rng_state, restore_rng_state
 
     torch.save(capture_rng_state(), tmp_path / "rng.pt")
     first = (random.random(), np.random.rand(), torch.rand(3))
@@ -101,7 +101,7 @@ def test_rng_state_round_trip_through_a_weights_only_file(tmp_path):
 
 
 def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
-    from cyclegan_lib import checkpoints
+    from cyclegan_lib.pipeline import checkpoints
 
     path = tmp_path / "latest_state.pt"
     checkpoints.atomic_save({"good": torch.ones(2)}, path)
@@ -121,7 +121,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_temporaries_of_a_killed_save_are_cleaned_up(tmp_path):
-    from cyclegan_lib.checkpoints import remove_stale_temporaries
+    from cyclegan_lib.pipeline.checkpoints import remove_stale_temporaries
 
     (tmp_path / "latest_state.pt").write_bytes(b"kept")
     (tmp_path / ".latest_state.pt.k2j4.tmp").write_bytes(b"half")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cyclegan_lib.schedulers import get_scheduler, linear_decay, step_scheduler
+from cyclegan_lib.pipeline.schedulers import get_scheduler, linear_decay, step_scheduler
 
 
 def optimizer(lr: float = 1.0) -> torch.optim.Optimizer:

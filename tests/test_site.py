@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import nbformat
 
-from cyclegan_lib import nbtools, site
+from cyclegan_lib.tools import nbtools, site
 
 
 class Links(HTMLParser):

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from cyclegan_lib.toy2d import ToyGAN, coverage, mode_centers, sample_mixture, toy_losses
+from cyclegan_lib.lessons.toy_gan import ToyGAN, coverage, mode_centers, sample_mixture, toy_losses
 
 
 def test_ring_centres_lie_on_the_circle():

@@ -15,11 +15,11 @@ import shutil
 import pytest
 import torch
 
-from cyclegan_lib.commands import test as test_command
-from cyclegan_lib.commands import train as train_command
-from cyclegan_lib.fake_data import make_image_folder_dataset
+from cyclegan_lib.cli import test as test_command
+from cyclegan_lib.cli import train as train_command
 from cyclegan_lib.models import CycleGANModel
 from cyclegan_lib.networks import define_G
+from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 TINY = ["--gpu_ids", "-1", "--ngf", "4", "--ndf", "4", "--netD", "n_layers", "--n_layers_D", "1",
         "--num_threads", "0"]  # fmt: skip

@@ -7,7 +7,7 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision.transforms import InterpolationMode
 
-from cyclegan_lib.transforms import (
+from cyclegan_lib.pipeline.transforms import (
     PREPROCESS_MODES,
     AugmentParams,
     Preprocess,

@@ -9,19 +9,23 @@ import numpy as np
 import pytest
 import torch
 
-from cyclegan_lib.gan_nets import conditional_dcgan
-from cyclegan_lib.toy2d import ToyGAN
-from cyclegan_lib.widgets import cgan as cgan_module
-from cyclegan_lib.widgets import loss_explorer as loss_explorer_module
-from cyclegan_lib.widgets import toy2d as toy2d_widget_module
-from cyclegan_lib.widgets.cgan import digit_noise_widget, draw_digit_and_noise, slerp
-from cyclegan_lib.widgets.loss_explorer import (
+from cyclegan_lib.lessons.mnist_gans import conditional_dcgan
+from cyclegan_lib.lessons.toy_gan import ToyGAN
+from cyclegan_lib.lessons.widgets import cgan_explorer as cgan_module
+from cyclegan_lib.lessons.widgets import loss_explorer as loss_explorer_module
+from cyclegan_lib.lessons.widgets import toy_gan_explorer as toy2d_widget_module
+from cyclegan_lib.lessons.widgets.cgan_explorer import (
+    digit_noise_widget,
+    draw_digit_and_noise,
+    slerp,
+)
+from cyclegan_lib.lessons.widgets.loss_explorer import (
     discriminator_losses,
     draw_loss_explorer,
     generator_loss_and_grad,
     loss_explorer,
 )
-from cyclegan_lib.widgets.toy2d import toy_gan_widget, train_and_draw
+from cyclegan_lib.lessons.widgets.toy_gan_explorer import toy_gan_widget, train_and_draw
 
 
 @pytest.fixture(autouse=True)

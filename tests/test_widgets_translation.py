@@ -10,8 +10,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from cyclegan_lib import losses  # noqa: E402
-from cyclegan_lib.digits import paired_digits  # noqa: E402
-from cyclegan_lib.widgets import lsgan, patchgan, pool, translation  # noqa: E402
+from cyclegan_lib.course.digits import paired_digits  # noqa: E402
+from cyclegan_lib.lessons.widgets import lsgan_explorer as lsgan  # noqa: E402
+from cyclegan_lib.lessons.widgets import patchgan_explorer as patchgan
+from cyclegan_lib.lessons.widgets import pool_explorer as pool
+from cyclegan_lib.lessons.widgets import translation_explorer as translation
 
 
 @pytest.fixture(autouse=True)

@@ -1,1 +1,0 @@
-"""Sub-commands of the ``cyclegan`` command, one module each with ``main(argv) -> int``."""

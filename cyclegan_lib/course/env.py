@@ -1,0 +1,101 @@
+"""Hardware, profiles, seeding and paths shared by every lesson.
+
+A *profile* decides how much a lesson trains:
+
+* ``smoke``: every code path runs in seconds (CI, nbval);
+* ``cpu``: a laptop, real and visible results in minutes;
+* ``gpu``: full scale.
+
+The default follows the hardware (CUDA -> ``gpu``, otherwise ``cpu``); the
+environment variable ``COURSE_PROFILE`` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+
+# Re-exported so that a lesson's ``env`` has everything its set-up cell needs.
+from cyclegan_lib.runtime import autocast as autocast
+from cyclegan_lib.runtime import get_device as get_device
+from cyclegan_lib.runtime import seed_everything as seed_everything
+
+PROFILES = ("smoke", "cpu", "gpu")
+PROFILE_VARIABLE = "COURSE_PROFILE"
+T = TypeVar("T")
+
+
+def default_profile() -> str:
+    """The profile the hardware allows: ``gpu`` with CUDA, else ``cpu``."""
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def get_profile() -> str:
+    """The active profile: ``$COURSE_PROFILE`` if set, else :func:`default_profile`.
+
+    Raises:
+        ValueError: the variable names no known profile.
+    """
+    chosen = os.environ.get(PROFILE_VARIABLE, "").strip().lower()
+    if not chosen:
+        return default_profile()
+    if chosen not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_VARIABLE}={chosen!r} is not a profile; use one of {', '.join(PROFILES)}"
+        )
+    return chosen
+
+
+def pick(smoke: T, cpu: T, gpu: T, profile: str | None = None) -> T:
+    """Return the value for the active profile, e.g. ``steps = pick(20, 3000, 20000)``."""
+    return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[profile or get_profile()]
+
+
+def repo_root() -> Path:
+    """The checkout this package lives in (the folder holding ``pyproject.toml``)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> Path:
+    """The embedded data: ``$COURSE_DATA_DIR``, the wheel's copy, or the checkout's ``data/``."""
+    if os.environ.get("COURSE_DATA_DIR"):
+        return Path(os.environ["COURSE_DATA_DIR"])
+    packaged = Path(__file__).resolve().parents[1] / "_data"
+    return packaged if packaged.is_dir() else repo_root() / "data"
+
+
+def build_dir() -> Path:
+    """Where lessons write results: ``$COURSE_BUILD_DIR`` or ``build/`` in the checkout (or cwd)."""
+    if os.environ.get("COURSE_BUILD_DIR"):
+        return Path(os.environ["COURSE_BUILD_DIR"])
+    root = repo_root()
+    return (root if (root / "pyproject.toml").exists() else Path.cwd()) / "build"
+
+
+def results_dir() -> Path:
+    """``build/results``, created on first use."""
+    path = build_dir() / "results"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def describe() -> dict[str, str]:
+    """Versions, device and profile, for the first cell of every lesson."""
+    import torchvision
+
+    device = get_device()
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "device": str(device),
+        "profile": get_profile(),
+        "cpu threads": str(torch.get_num_threads()),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info

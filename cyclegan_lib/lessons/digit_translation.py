@@ -1,0 +1,370 @@
+"""Small-scale pix2pix and CycleGAN on the 32-px digit domains (lessons 03 and 04).
+
+The models are the library's (:mod:`cyclegan_lib.models`, the reference's
+training steps); what changes from the papers is only the scale, so that a
+lesson trains in minutes on a laptop CPU:
+
+* generators with few channels: for pix2pix a U-Net with 5 levels (``unet_32``:
+  32 px down to a 1x1 bottleneck) instead of ``unet_256``; for CycleGAN the
+  paper's ResNet generator with 3 blocks and 16 base channels
+  (``resnet_3blocks``, ``ngf=16``) instead of ``resnet_9blocks`` with 64;
+* a PatchGAN with 2 layers (34x34 patches, already the whole 32-px image)
+  instead of 3 (70x70);
+* mini-batches and a higher learning rate instead of batch 1 and 2e-4, and the
+  reference's linear decay counted in iterations instead of epochs.
+
+Everything is seeded: the same :class:`DigitRecipe` gives the same networks,
+batches and image-pool draws.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from cyclegan_lib.course.digits import PairedDigits, UnpairedDigits
+from cyclegan_lib.course.env import seed_everything
+from cyclegan_lib.course.metrics import evaluate_digits
+from cyclegan_lib.course.plotting import progress
+from cyclegan_lib.losses import l1_loss
+from cyclegan_lib.models import BaseModel, CycleGANModel, ModelConfig, Pix2PixModel
+from cyclegan_lib.networks import define_G
+from cyclegan_lib.pipeline.schedulers import get_scheduler
+
+
+@dataclass(frozen=True)
+class DigitRecipe:
+    """How long and how big: one recipe per profile, shared by a lesson's ablation arms.
+
+    ``decay_fraction`` is the share of the ``steps`` over which the learning rate
+    decays linearly to zero, after a constant phase (the reference's ``linear``
+    policy, Zhu et al. 2017 Sec. 7, counted in iterations).
+    """
+
+    steps: int
+    batch_size: int = 16
+    netG: str = "unet_32"
+    ngf: int = 32
+    ndf: int = 32
+    n_layers_D: int = 2
+    lr: float = 1e-3
+    decay_fraction: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"steps and batch_size must be >= 1, got {self.steps}, {self.batch_size}"
+            )
+        if not 0.0 <= self.decay_fraction <= 1.0:
+            raise ValueError(f"decay_fraction must be in [0, 1], got {self.decay_fraction}")
+
+    @property
+    def decay_steps(self) -> int:
+        return round(self.steps * self.decay_fraction)
+
+
+@dataclass
+class TrainingRun:
+    """What a training function returns: the trained generators, per-step losses, wall time."""
+
+    generators: dict[str, nn.Module]
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    model: BaseModel | L1OnlyModel | None = None
+
+    def record(self, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            self.history.setdefault(name, []).append(value)
+
+
+def batch_indices(
+    n_items: int, batch_size: int, steps: int, generator: torch.Generator
+) -> Iterator[torch.Tensor]:
+    """``steps`` batches of indices, reshuffled every epoch like a shuffling DataLoader."""
+    order = torch.randperm(n_items, generator=generator)
+    position = 0
+    for _ in range(steps):
+        if position + batch_size > n_items:
+            order, position = torch.randperm(n_items, generator=generator), 0
+        yield order[position : position + batch_size]
+        position += batch_size
+
+
+def linear_decay_schedulers(
+    optimizers: dict[str, torch.optim.Optimizer], recipe: DigitRecipe
+) -> list[torch.optim.lr_scheduler.LRScheduler]:
+    """The reference's ``linear`` LR policy, stepped once per iteration instead of per epoch."""
+    constant = recipe.steps - recipe.decay_steps
+    return [
+        get_scheduler(optimizer, "linear", n_epochs=constant, n_epochs_decay=recipe.decay_steps)
+        for optimizer in optimizers.values()
+    ]
+
+
+def pix2pix_config(recipe: DigitRecipe, lambda_L1: float = 100.0) -> ModelConfig:
+    """pix2pix's defaults (batch norm, vanilla GAN, no pool) at the recipe's scale: colour -> clean."""
+    return ModelConfig.pix2pix(
+        input_nc=3,
+        output_nc=1,
+        netG=recipe.netG,
+        ngf=recipe.ngf,
+        ndf=recipe.ndf,
+        netD="n_layers",
+        n_layers_D=recipe.n_layers_D,
+        lr=recipe.lr,
+        lambda_L1=lambda_L1,
+    )
+
+
+def cyclegan_config(
+    recipe: DigitRecipe,
+    lambda_cycle: float = 10.0,
+    pool_size: int = 50,
+    lambda_y: float | None = None,
+) -> ModelConfig:
+    """CycleGAN's defaults (instance norm, LSGAN, pool 50, λ=10) at the recipe's scale.
+
+    A = X = clean digits (1 channel), B = Y = colour digits (3 channels). The
+    identity loss is off: it compares G(y) with y, which needs G to accept its
+    own output domain, impossible when X and Y have different channel counts
+    (the reference refuses it too). ``lambda_cycle`` weighs ||F(G(x)) - x||₁ (the
+    reference's ``lambda_A``) and ``lambda_y``, if given, ||G(F(y)) - y||₁ (``lambda_B``).
+    """
+    return ModelConfig(
+        input_nc=1,
+        output_nc=3,
+        netG=recipe.netG,
+        ngf=recipe.ngf,
+        ndf=recipe.ndf,
+        netD="n_layers",
+        n_layers_D=recipe.n_layers_D,
+        norm="instance",
+        gan_mode="lsgan",
+        pool_size=pool_size,
+        lr=recipe.lr,
+        lambda_A=lambda_cycle,
+        lambda_B=lambda_cycle if lambda_y is None else lambda_y,
+        lambda_identity=0.0,
+    )
+
+
+class L1OnlyModel:
+    """The ablation of Isola et al. 2017, Sec. 4.2: the same U-Net trained with λ·L1 alone, no D.
+
+    Same interface as the library's models (``set_input``, ``optimize_parameters``,
+    ``optimizers``, ``train``/``eval``), so the same loop trains it.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        c = config
+        self.lambda_L1 = c.lambda_L1
+        self.netG = define_G(
+            c.input_nc,
+            c.output_nc,
+            c.ngf,
+            c.netG,
+            c.norm,
+            not c.no_dropout,
+            c.init_type,
+            c.init_gain,
+        )
+        adam = torch.optim.Adam(self.netG.parameters(), lr=c.lr, betas=(c.beta1, 0.999))
+        self.optimizers = {"G": adam}
+
+    def train(self) -> None:
+        self.netG.train()
+
+    def eval(self) -> None:
+        self.netG.eval()
+
+    def set_input(self, batch: dict) -> None:
+        self.real_A, self.real_B = batch["A"], batch["B"]
+
+    def optimize_parameters(self) -> dict[str, float]:
+        """One Adam step on λ·||y - G(x)||₁ (Isola 2017, eq. 3)."""
+        loss = l1_loss(self.netG(self.real_A), self.real_B) * self.lambda_L1
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["G"].step()
+        return {"G_L1": loss.item()}
+
+
+def _train(
+    model: BaseModel | L1OnlyModel,
+    make_batch,
+    recipe: DigitRecipe,
+    description: str,
+    show_progress: bool = True,
+) -> TrainingRun:
+    """The loop both lessons share: set_input, optimize_parameters, step the LR schedule."""
+    schedulers = linear_decay_schedulers(model.optimizers, recipe)
+    run = TrainingRun(generators={}, model=model)
+    start = time.perf_counter()
+    model.train()
+    steps = range(recipe.steps)
+    for step in progress(steps, desc=description) if show_progress else steps:
+        model.set_input(make_batch(step))
+        run.record(model.optimize_parameters())
+        for scheduler in schedulers:
+            scheduler.step()
+    model.eval()
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def batch_generator(recipe: DigitRecipe) -> torch.Generator:
+    """The batches' own random stream, so every arm of an ablation sees the same batches."""
+    return torch.Generator().manual_seed(recipe.seed)
+
+
+def _paired_batches(data: PairedDigits, recipe: DigitRecipe):
+    batches = list(
+        batch_indices(len(data.labels), recipe.batch_size, recipe.steps, batch_generator(recipe))
+    )
+
+    def make_batch(step: int) -> dict:
+        index = batches[step]
+        return {"A": data.color[index], "B": data.clean[index], "A_paths": [], "B_paths": []}
+
+    return make_batch
+
+
+def train_pix2pix_digits(
+    data: PairedDigits, recipe: DigitRecipe, lambda_L1: float = 100.0
+) -> TrainingRun:
+    """pix2pix (Isola et al. 2017, eq. 4: cGAN + λ·L1) from colour digits to clean digits.
+
+    Returns a run whose ``generators["G"]`` maps (N, 3, 32, 32) -> (N, 1, 32, 32).
+    """
+    generator = seed_everything(recipe.seed)
+    model = Pix2PixModel(pix2pix_config(recipe, lambda_L1), generator=generator)
+    run = _train(model, _paired_batches(data, recipe), recipe, "pix2pix")
+    run.generators = {"G": model.netG}
+    return run
+
+
+def train_l1_only_digits(
+    data: PairedDigits, recipe: DigitRecipe, lambda_L1: float = 100.0
+) -> TrainingRun:
+    """The L1-only arm: same G, seed, batches and schedule as :func:`train_pix2pix_digits`."""
+    seed_everything(recipe.seed)  # the same initial G as the cGAN arm
+    model = L1OnlyModel(pix2pix_config(recipe, lambda_L1))
+    run = _train(model, _paired_batches(data, recipe), recipe, "L1 only")
+    run.generators = {"G": model.netG}
+    return run
+
+
+def train_cyclegan_digits(
+    data: UnpairedDigits,
+    recipe: DigitRecipe,
+    lambda_cycle: float = 10.0,
+    pool_size: int = 50,
+    lambda_y: float | None = None,
+    show_progress: bool = True,
+) -> TrainingRun:
+    """CycleGAN (Zhu et al. 2017, eq. 3 with LSGAN) on the unpaired halves.
+
+    X = clean digits and Y = colour digits are drawn independently, so no batch
+    holds a pair. ``lambda_cycle=0`` is the no-cycle ablation. Returns a run
+    with ``generators["G"]`` (X -> Y, the reference's G_A) and ``generators["F"]``
+    (Y -> X, G_B).
+    """
+    generator = seed_everything(recipe.seed)
+    config = cyclegan_config(recipe, lambda_cycle, pool_size, lambda_y)
+    model = CycleGANModel(config, generator=generator)
+    stream = batch_generator(recipe)
+    x_batches = list(batch_indices(len(data.clean), recipe.batch_size, recipe.steps, stream))
+    y_batches = list(batch_indices(len(data.color), recipe.batch_size, recipe.steps, stream))
+
+    def make_batch(step: int) -> dict:
+        x, y = data.clean[x_batches[step]], data.color[y_batches[step]]
+        return {"A": x, "B": y, "A_paths": [], "B_paths": []}
+
+    description = "CycleGAN" if config.lambda_A else "no cycle"
+    run = _train(model, make_batch, recipe, description, show_progress)
+    run.generators = {"G": model.netG_A, "F": model.netG_B}
+    return run
+
+
+def _train_arm_alone(data: UnpairedDigits, recipe: DigitRecipe, weights: dict) -> TrainingRun:
+    """One arm in a worker process, on one thread; only generators and history come back.
+
+    No progress bar: a worker's output would reach the Jupyter server's log, not the notebook.
+    """
+    torch.set_num_threads(1)
+    run = train_cyclegan_digits(data, recipe, **weights, show_progress=False)
+    run.model = None  # discriminators, optimisers and pools stay in the worker
+    return run
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def train_cyclegan_arms(
+    data: UnpairedDigits, recipe: DigitRecipe, arms: dict[str, dict]
+) -> dict[str, TrainingRun]:
+    """Train the arms of an ablation side by side: one process and one core per arm.
+
+    ``arms`` maps a name to the loss weights of :func:`train_cyclegan_digits`, e.g.
+    ``{"cycle": {"lambda_cycle": 10.0}, "no cycle": {"lambda_cycle": 0.0}}``. At batch
+    size 4 these models keep one core about as busy as two (a step took 102 ms on one
+    thread and 110 ms on two, on the course's 2-core machine), so with a core per arm
+    the ablation costs no extra wall time. With a single core the arms run one after
+    the other. Every arm gets the same seed and batches either way.
+    """
+    workers = min(len(arms), usable_cores())
+    if workers < 2:
+        return {
+            name: train_cyclegan_digits(data, recipe, **weights) for name, weights in arms.items()
+        }
+    spawn = multiprocessing.get_context("spawn")  # safe in notebooks, and on macOS and Windows
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+        futures = {
+            name: pool.submit(_train_arm_alone, data, recipe, weights)
+            for name, weights in arms.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+@torch.no_grad()
+def translate(net: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Apply a generator in eval mode (running batch-norm statistics, no dropout), in chunks."""
+    was_training = net.training
+    net.eval()
+    device = next(net.parameters()).device
+    out = torch.cat([net(chunk.to(device)).cpu() for chunk in images.split(batch_size)])
+    net.train(was_training)
+    return out
+
+
+def evaluate_translation(
+    translated: torch.Tensor,
+    domain: str,
+    labels: torch.Tensor,
+    target: torch.Tensor | None = None,
+) -> dict[str, float]:
+    """How well translations into ``domain`` keep their digit, read by that domain's classifier.
+
+    ``label_accuracy`` (the source digit's label is read back), ``confident_fraction``,
+    ``frechet_distance`` to the real test digits of ``domain`` and, when the true
+    image is known (the paired test set), ``l1_to_target`` = mean |translated - target|
+    on the [-1, 1] scale.
+    """
+    numbers = evaluate_digits(translated, domain, labels)
+    result = {
+        key: float(numbers[key])
+        for key in ("label_accuracy", "confident_fraction", "frechet_distance")
+    }
+    if target is not None:
+        result["l1_to_target"] = l1_loss(translated, target).item()
+    return result

@@ -1,0 +1,229 @@
+"""Run one submission in its own process: isolated, time-limited, its output capped.
+
+Two isolation modes (``docs/grading.md`` says what each protects):
+
+* ``bwrap``: bubblewrap builds a fresh root in which only the system folders,
+  the Python installation, the course package and its data are visible, all
+  read-only; the submission's own temporary folder and a private ``/tmp`` are
+  the only writable places. No network, own PID namespace, and the learner's
+  code runs as user 65534 (``nobody``) with no capabilities.
+* ``process``: when bubblewrap is missing, a plain child process in its own
+  temporary folder and session. It protects against accidents (relative paths,
+  the grader's memory), not against a cell that writes by absolute path.
+
+Either way the grader kills the whole process tree at the time limit or when the
+output passes its cap, and the scores streamed before that are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cyclegan_lib.course.env import data_dir
+
+MODES = ("auto", "bwrap", "process")
+NOBODY = "65534"
+OUTPUT_KEPT = 64 * 1024
+"""How much of a submission's printed output the report keeps."""
+RECORDS_MAX = 2**20
+"""The most bytes of result records read back (a flood on the pipe is cut here)."""
+
+
+class SandboxError(RuntimeError):
+    """The requested isolation is not available on this machine."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use."""
+
+    timeout: float = 600.0
+    max_output: int = 10 * 2**20
+    max_file: int = 100 * 2**20
+    max_memory: int = 0  # address space in bytes; 0 leaves it unlimited
+    threads: int = 1
+
+
+@dataclass
+class RunResult:
+    """What came back from one submission's process."""
+
+    records: list[dict] = field(default_factory=list)
+    output: str = ""
+    output_bytes: int = 0
+    returncode: int | None = None
+    timed_out: bool = False
+    output_exceeded: bool = False
+    seconds: float = 0.0
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_works() -> bool:
+    """True when bubblewrap is installed and can create its namespaces here."""
+    binary = shutil.which("bwrap")
+    if binary is None:
+        return False
+    probe = [binary, "--ro-bind", "/", "/", "--unshare-all", "--unshare-user", "true"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+def choose_mode(requested: str) -> str:
+    """Resolve ``auto`` to the strongest mode available; refuse a mode that can't work."""
+    if requested not in MODES:
+        raise SandboxError(f"unknown sandbox {requested!r}; choose from {', '.join(MODES)}")
+    if requested == "process":
+        return "process"
+    if bwrap_works():
+        return "bwrap"
+    if requested == "bwrap":
+        raise SandboxError(
+            "bubblewrap is not usable here: install it (apt-get install bubblewrap) "
+            "or pass --sandbox process"
+        )
+    return "process"
+
+
+def readable_paths() -> list[Path]:
+    """What a submission must read: the Python installation, the course package and its data."""
+    package = Path(__file__).resolve().parents[2]
+    wanted = {Path(p).resolve() for p in (sys.base_prefix, sys.prefix, package, data_dir())}
+    return sorted(p for p in wanted if not any(q in p.parents for q in wanted))
+
+
+def bwrap_command(workdir: Path, argv: list[str]) -> list[str]:
+    """bubblewrap's command line: read-only system and course, a writable ``workdir``, no net."""
+    command = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user"]
+    command += ["--uid", NOBODY, "--gid", NOBODY, "--die-with-parent", "--new-session"]
+    command += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(top):
+            command += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            command += ["--ro-bind", top, top]
+    # the private /tmp first: binds made after it stay visible, so a course
+    # checked out under /tmp (as CI may do) is still readable inside
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for path in readable_paths():
+        command += ["--ro-bind", str(path), str(path)]
+    command += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    return command + ["--remount-ro", "/", *argv]
+
+
+def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
+    """A small, explicit environment: smoke profile, home and caches inside ``workdir``."""
+    threads = str(limits.threads)
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "IPYTHONDIR": str(workdir / ".ipython"),
+        "COURSE_PROFILE": "smoke",
+        "COURSE_BUILD_DIR": str(workdir / "build"),
+        "COURSE_DATA_DIR": str(data_dir()),
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
+
+
+class _Watch:
+    """Reads a submission's output and result records, and stops it when it misbehaves."""
+
+    def __init__(self, process: subprocess.Popen, records_fd: int, limits: Limits) -> None:
+        self.process, self.limits, self.result = process, limits, RunResult()
+        self._kept = bytearray()
+        self._threads = [
+            threading.Thread(target=self._read_output, daemon=True),
+            threading.Thread(target=self._read_records, args=(records_fd,), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _read_output(self) -> None:
+        while chunk := self.process.stdout.read1(65536):
+            self.result.output_bytes += len(chunk)
+            room = OUTPUT_KEPT - len(self._kept)
+            if room > 0:
+                self._kept += chunk[:room]
+            if (
+                self.result.output_bytes > self.limits.max_output
+                and not self.result.output_exceeded
+            ):
+                self.result.output_exceeded = True
+                self.kill()
+
+    def _read_records(self, fd: int) -> None:
+        received = 0
+        with os.fdopen(fd, "rb") as pipe:
+            for line in pipe:
+                received += len(line)
+                if received > RECORDS_MAX:
+                    break
+                try:
+                    self.result.records.append(json.loads(line))
+                except ValueError:
+                    continue  # noise written to the pipe by the learner's code
+
+    def wait(self) -> RunResult:
+        start = time.perf_counter()
+        try:
+            self.process.wait(timeout=self.limits.timeout)
+        except subprocess.TimeoutExpired:
+            self.result.timed_out = True
+            self.kill()
+            self.process.wait()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.result.returncode = self.process.returncode
+        self.result.seconds = round(time.perf_counter() - start, 1)
+        self.result.output = self._kept.decode("utf-8", errors="replace")
+        return self.result
+
+
+def run_isolated(notebook_json: str, lesson: str, limits: Limits, mode: str) -> RunResult:
+    """Grade a notebook (nbformat 4 JSON) with the runner in a child process, in a fresh folder."""
+    workdir = Path(tempfile.mkdtemp(prefix="cyclegan-grade-"))
+    try:
+        copy = workdir / "submission.ipynb"
+        copy.write_text(notebook_json, encoding="utf-8")
+        read_fd, write_fd = os.pipe()
+        argv = [sys.executable, "-m", "cyclegan_lib.tools.grading.runner", str(copy), lesson]
+        argv += ["--results-fd", str(write_fd), "--max-file-bytes", str(limits.max_file)]
+        argv += ["--max-memory-bytes", str(limits.max_memory)]
+        command = bwrap_command(workdir, argv) if mode == "bwrap" else argv
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=child_environment(workdir, limits),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+        )
+        os.close(write_fd)
+        return _Watch(process, read_fd, limits).wait()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,315 @@
+"""Notebook tooling: diff-friendly lessons, student versions, and the course build.
+
+* ``refresh``: run a lesson in the ``smoke`` profile, keep only the outputs of
+  cells marked ``# NBVAL_CHECK_OUTPUT`` (nbval compares those), sync the Colab
+  cells with :mod:`cyclegan_lib.course.config`, tag solution cells for nbgrader, and
+  write the student version.
+* ``student``: write (or, with ``--check``, verify) the student versions.
+* ``course``: execute every lesson in the active profile into ``build/``, with
+  an HTML page each and a results summary.
+
+Run as ``python -m cyclegan_lib.tools.nbtools {refresh,student,course} ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from cyclegan_lib.course import config
+from cyclegan_lib.course.env import build_dir, get_profile, repo_root
+from cyclegan_lib.tools.site import build_site
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
+PLACEHOLDER = ["# YOUR CODE HERE", "raise NotImplementedError()"]
+SETUP_TAG, BADGE_TAG = "colab-setup", "colab-badge"
+LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+
+
+def notebooks_dir() -> Path:
+    return repo_root() / "notebooks"
+
+
+def lessons() -> list[Path]:
+    """The instructor lessons, in course order."""
+    return sorted(notebooks_dir().glob(LESSON_GLOB))
+
+
+def student_path(lesson: Path) -> Path:
+    return lesson.parent / "student" / lesson.name
+
+
+# ---------------------------------------------------------------- student versions
+def strip_solutions(source: str) -> str:
+    """Replace every BEGIN/END SOLUTION block by nbgrader's placeholder, keeping indentation."""
+    out, inside = [], False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + p for p in PLACEHOLDER)
+        elif stripped.startswith(END):
+            if not inside:
+                raise ValueError(f"'{END}' without '{BEGIN}' in:\n{source}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"'{BEGIN}' without '{END}' in:\n{source}")
+    return "\n".join(out)
+
+
+def is_solution_cell(cell) -> bool:
+    return cell.cell_type == "code" and BEGIN in cell.source
+
+
+def solution_id(cell, index: int) -> str:
+    """A stable nbgrader grade_id: the first function defined in the cell, else its index."""
+    match = re.search(r"^def (\w+)", cell.source, re.M)
+    return match.group(1) if match else f"solution_{index}"
+
+
+def tag_for_nbgrader(nb) -> None:
+    """Mark solution cells as nbgrader 'autograded answer' cells (schema 3)."""
+    for index, cell in enumerate(nb.cells):
+        if is_solution_cell(cell):
+            cell.metadata["nbgrader"] = {
+                "grade": False,
+                "grade_id": solution_id(cell, index),
+                "locked": False,
+                "schema_version": 3,
+                "solution": True,
+            }
+
+
+def make_student(nb):
+    """A copy of the lesson with every solution replaced by a placeholder."""
+    student = copy.deepcopy(nb)
+    for cell in student.cells:
+        if is_solution_cell(cell):
+            cell.source = strip_solutions(cell.source)
+            cell.outputs = []
+    return student
+
+
+# ---------------------------------------------------------------- diff-friendly outputs
+def strip_outputs(nb) -> None:
+    """Keep outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; drop run metadata.
+
+    nbval refuses stored outputs without an execution count, so compared cells
+    keep one: their position among the code cells, stable from run to run.
+    """
+    code_cells = (cell for cell in nb.cells if cell.cell_type == "code")
+    for position, cell in enumerate(code_cells, start=1):
+        for key in ("execution", "lines_to_next_cell"):
+            cell.metadata.pop(key, None)
+        compared = CHECK_MARKER in cell.source
+        cell.execution_count = position if compared else None
+        if not compared:
+            cell.outputs = []
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output["execution_count"] = position
+    nb.metadata.pop("widgets", None)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+
+
+# ---------------------------------------------------------------- Colab cells
+def badge_source(lesson: Path, student: bool = False) -> str:
+    folder = "notebooks/student" if student else "notebooks"
+    url = f"{config.COLAB_BASE}/{folder}/{lesson.name}"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def setup_source() -> str:
+    """The first code cell: install the course on Colab when missing, else do nothing."""
+    return f'''# Colab set-up: installs the course when it is missing, does nothing when it is present.
+import importlib.util
+import subprocess
+import sys
+
+REPO_URL = "{config.REPO_URL}"
+if importlib.util.find_spec("cyclegan_lib") is None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", f"git+{{REPO_URL}}@{config.REPO_BRANCH}"],
+        check=True,
+    )
+    importlib.invalidate_caches()
+if "google.colab" in sys.modules:
+    from google.colab import output
+
+    output.enable_custom_widget_manager()  # ipywidgets 8 needs it on Colab'''
+
+
+def sync_colab_cells(nb, lesson: Path, student: bool = False) -> None:
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if SETUP_TAG in tags:
+            cell.source = setup_source()
+        elif BADGE_TAG in tags:
+            first, _, rest = cell.source.partition("\n")
+            cell.source = badge_source(lesson, student) + ("\n" + rest if rest else "")
+
+
+# ---------------------------------------------------------------- execution
+def execute(nb, path: Path, profile: str, timeout: int = 1800):
+    """Execute ``nb`` in a fresh kernel, with ``COURSE_PROFILE=profile``, in its folder."""
+    from nbclient import NotebookClient
+
+    os.environ["COURSE_PROFILE"] = profile
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def write(nb, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+def student_version(lesson: Path):
+    nb = nbformat.read(str(lesson), as_version=4)
+    student = make_student(nb)
+    sync_colab_cells(student, lesson, student=True)
+    return student
+
+
+def refresh(lesson: Path) -> None:
+    """Re-run a lesson in smoke, keep the compared outputs, write it and its student version."""
+    nb = nbformat.read(str(lesson), as_version=4)
+    sync_colab_cells(nb, lesson)
+    tag_for_nbgrader(nb)
+    execute(nb, lesson, "smoke")
+    current = nbformat.read(str(lesson), as_version=4)  # edits made while it ran are kept
+    sync_colab_cells(current, lesson)
+    tag_for_nbgrader(current)
+    changed = copy_outputs(nb, current)
+    strip_outputs(current)
+    write(current, lesson)
+    write(student_version(lesson), student_path(lesson))
+    print(f"refreshed {lesson.name} and its student version")
+    if changed:
+        print(f"  cells edited while it ran, refresh again: {', '.join(changed)}")
+
+
+def copy_outputs(ran, current) -> list[str]:
+    """Outputs of ``ran`` onto the cells of ``current`` with the same id and source.
+
+    Returns the ids of code cells whose source changed since the run (they keep none).
+    """
+    by_id = {cell.get("id"): cell for cell in ran.cells if cell.cell_type == "code"}
+    changed = []
+    for cell in current.cells:
+        if cell.cell_type != "code":
+            continue
+        source = by_id.get(cell.get("id"))
+        if source is not None and source.source == cell.source:
+            cell.outputs, cell.execution_count = source.outputs, source.execution_count
+        else:
+            cell.outputs = []
+            changed.append(str(cell.get("id")))
+    return changed
+
+
+def stale_students() -> list[str]:
+    """Lessons whose committed student version differs from a freshly generated one."""
+    stale = []
+    for lesson in lessons():
+        target = student_path(lesson)
+        fresh = nbformat.writes(student_version(lesson))
+        if not target.exists() or nbformat.writes(nbformat.read(str(target), 4)) != fresh:
+            stale.append(lesson.name)
+    return stale
+
+
+# ---------------------------------------------------------------- the course build
+def export_html(nb, path: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    path.write_text(body)
+
+
+def build_course(profile: str, selected: list[Path]) -> int:
+    """Execute lessons into ``build/``: notebooks, HTML pages and ``results/summary.json``."""
+    out = build_dir()
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    runs, failures = [], 0
+    for lesson in selected:
+        nb = nbformat.read(str(lesson), as_version=4)
+        start, status = time.perf_counter(), "ok"
+        try:
+            execute(nb, lesson, profile)
+        except Exception as error:  # keep building the other lessons, report at the end
+            status, failures = f"failed: {type(error).__name__}", failures + 1
+            print(f"{lesson.name}: {status}\n{str(error)[-2000:]}", file=sys.stderr)
+        seconds = round(time.perf_counter() - start, 1)
+        write(nb, out / "notebooks" / lesson.name)
+        export_html(nb, out / f"{lesson.stem}.html")
+        runs.append(
+            {"lesson": lesson.stem, "status": status, "seconds": seconds, "profile": profile}
+        )
+        print(f"{lesson.stem}: {status} in {seconds} s")
+    write_summary(out, runs)
+    return 1 if failures else 0
+
+
+def write_summary(out: Path, runs: list[dict]) -> None:
+    results = out / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        numbers = results / f"{run['lesson']}.json"
+        run["results"] = json.loads(numbers.read_text()) if numbers.exists() else None
+    (results / "summary.json").write_text(json.dumps(runs, indent=2))
+    print(f"wrote {results / 'summary.json'} and {build_site(out, runs)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cyclegan_lib.tools.nbtools", description=__doc__
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("refresh", "course"):
+        p = sub.add_parser(name)
+        p.add_argument("lessons", nargs="*", type=Path, help="default: every lesson")
+    sub.add_parser("student").add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "student":
+        if args.check:
+            stale = stale_students()
+            for name in stale:
+                print(f"stale student version: {name} (run 'make student')", file=sys.stderr)
+            return 1 if stale else 0
+        for lesson in lessons():
+            write(student_version(lesson), student_path(lesson))
+        return 0
+    selected = [p.resolve() for p in args.lessons] or lessons()
+    if args.command == "refresh":
+        for lesson in selected:
+            refresh(lesson)
+        return 0
+    return build_course(get_profile(), selected)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
