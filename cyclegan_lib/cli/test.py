@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from cyclegan_lib.models import BaseModel, ModelConfig, create_model
 from cyclegan_lib.pipeline import distributed
-from cyclegan_lib.pipeline.checkpoints import CheckpointError
+from cyclegan_lib.pipeline.checkpoints import CheckpointError, checkpoint_label, network_file
 from cyclegan_lib.pipeline.datasets import DatasetError, create_dataset
 from cyclegan_lib.pipeline.options import (
     TestOptions,
@@ -39,19 +39,15 @@ from cyclegan_lib.runtime import seed_everything
 PROG = "cyclegan test"
 
 
-def checkpoint_label(opt: TestOptions) -> str:
-    """``iter_<n>`` with ``--load_iter n``, else ``--epoch`` (``latest`` by default)."""
-    return f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch
-
-
 def load_networks(model: BaseModel, opt: TestOptions) -> None:
     """Load ``<label>_net_<X>.pth`` into each network (old InstanceNorm keys dropped, strict).
 
     Raises:
-        CheckpointError: a missing file; ``pretrained.CheckpointError``: one that does not fit.
+        CheckpointError: a missing file, or one that does not fit.
     """
+    label = checkpoint_label(opt.epoch, opt.load_iter)
     for name, net in model.networks().items():
-        path = opt.experiment_dir / f"{checkpoint_label(opt)}_net_{name}.pth"
+        path = network_file(opt.experiment_dir, label, name)
         if not path.is_file():
             raise CheckpointError(
                 f"no checkpoint {path}: check --name, --checkpoints_dir, --epoch and --model "

@@ -31,8 +31,15 @@ STATE_FILE = "latest_state.pt"
 STATE_FORMAT = 1
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing or does not fit; the message names the file."""
+class CheckpointError(ValueError):
+    """A checkpoint file that is missing, unreadable or does not fit; ``str()`` names the file
+    and is the whole explanation (the CLI prints it as one line)."""
+
+
+def checkpoint_label(epoch: str, load_iter: int = 0) -> str:
+    """The reference's label of saved networks: ``iter_<n>`` for ``--load_iter n`` (> 0),
+    else ``--epoch`` (``latest`` by default, or an epoch number)."""
+    return f"iter_{load_iter}" if load_iter > 0 else epoch
 
 
 def atomic_save(obj: Any, path: Path) -> None:
@@ -73,15 +80,27 @@ def save_networks(nets: Mapping[str, nn.Module], folder: Path, label: str) -> li
     return paths
 
 
-def load_file(path: Path, map_location: str | torch.device = "cpu") -> Any:
-    """``torch.load`` with ``weights_only=True``; a missing or broken file is a :class:`CheckpointError`."""
+def load_file(
+    path: Path, map_location: str | torch.device = "cpu", what: str = "checkpoint"
+) -> Any:
+    """The one ``torch.load`` of the library: ``weights_only=True``, so a file cannot run code.
+
+    Raises:
+        CheckpointError: ``<path>: no such <what>``, or the file is not a readable PyTorch
+            file (truncated, damaged, or pickling anything but tensors and plain values).
+    """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"{path}: no such {what}")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # pickle, zip or unpickling-policy errors all mean "not loadable"
-        raise CheckpointError(f"checkpoint {path} cannot be read: {error}") from None
+        text = str(error).strip()
+        first_line = text.splitlines()[0][:200] if text else type(error).__name__
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch weights file ({first_line}); it is truncated, "
+            "damaged or not a checkpoint: copy or download it again, or check the path"
+        ) from None
 
 
 def capture_rng_state() -> dict[str, Any]:
@@ -124,7 +143,7 @@ def load_training_state(path: Path) -> dict[str, Any]:
     Raises:
         CheckpointError: no such file, not readable, or not a training state.
     """
-    state = load_file(path)
+    state = load_file(path, what="training state")
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise CheckpointError(f"{path} is not a training state written by cyclegan train")
+        raise CheckpointError(f"{path}: not a training state written by cyclegan train")
     return state

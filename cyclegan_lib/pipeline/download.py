@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-import torch
 from tqdm.auto import tqdm
+
+from cyclegan_lib.pipeline.checkpoints import CheckpointError, load_file
 
 DEFAULT_BASE_URL = "http://efrosgans.eecs.berkeley.edu"
 BASE_URL_VARIABLE = "CYCLEGAN_BASE_URL"
@@ -323,8 +324,8 @@ def download_dataset(
 def _check_checkpoint(path: Path) -> None:
     """Refuse a file that is not a PyTorch state dict (an HTML error page served as 200, say)."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a bad file
+        state = load_file(path)
+    except CheckpointError as error:
         raise DownloadError(f"the downloaded file is not a PyTorch checkpoint ({error})") from None
     if not isinstance(state, dict):
         raise DownloadError(f"the downloaded file holds a {type(state).__name__}, not a state dict")

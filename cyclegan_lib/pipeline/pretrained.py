@@ -2,8 +2,8 @@
 
 Three things go beyond a bare ``load_state_dict``:
 
-* files are read with ``torch.load(..., weights_only=True)``, so a checkpoint
-  cannot run code on your machine;
+* files are read with :func:`~cyclegan_lib.pipeline.checkpoints.load_file`
+  (``torch.load(..., weights_only=True)``), so a checkpoint cannot run code on your machine;
 * files saved with PyTorch < 0.4 carry ``running_mean`` / ``running_var`` /
   ``num_batches_tracked`` entries for InstanceNorm layers that no longer keep
   statistics; they are dropped, as the reference's
@@ -22,13 +22,10 @@ import torch
 from torch import nn
 
 from cyclegan_lib.networks import ResnetGenerator, UnetGenerator, define_G, parse_generator_name
+from cyclegan_lib.pipeline.checkpoints import CheckpointError, load_file
 
 StateDict = dict[str, torch.Tensor]
 STALE_INSTANCE_NORM_KEYS = ("running_mean", "running_var", "num_batches_tracked")
-
-
-class CheckpointError(ValueError):
-    """A network file that cannot be read or does not fit; ``str()`` is the whole explanation."""
 
 
 @dataclass(frozen=True)
@@ -64,19 +61,7 @@ def read_state_dict(path: str | Path) -> StateDict:
     Raises:
         CheckpointError: the file is missing, unreadable, or not a state_dict.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such network file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # damaged or foreign bytes make torch.load raise all sorts
-        first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        )
-        raise CheckpointError(
-            f"{path}: not a readable PyTorch weights file ({first_line}); "
-            "download it again or check the path"
-        ) from None
+    state = load_file(path, what="network file")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(
             f"{path}: expected a state_dict of tensors, found {type(state).__name__}"

@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -209,8 +209,9 @@ class Trainer:
         """Continue from ``latest_state.pt`` exactly, or load only the networks saved at
         ``--epoch N`` / ``--load_iter N`` (the reference's resume, from ``--epoch_count``)."""
         if self.opt.load_iter > 0 or self.opt.epoch != "latest":
-            label = f"iter_{self.opt.load_iter}" if self.opt.load_iter > 0 else self.opt.epoch
-            self.load_networks_only(label)
+            self.load_networks_only(
+                checkpoints.checkpoint_label(self.opt.epoch, self.opt.load_iter)
+            )
             return
         if not self.state_file.is_file():
             raise checkpoints.CheckpointError(
@@ -259,15 +260,34 @@ class Trainer:
             self.say("note: --amp applies on CUDA only; this run trains in plain fp32")
 
     # ----- the loop ----------------------------------------------------------------------
-    def run(self) -> Position:
-        """Train to the last epoch; return the final position."""
+    def run(
+        self,
+        last_epoch: int | None = None,
+        minutes: float | None = None,
+        on_epoch: Callable[[Trainer], None] | None = None,
+    ) -> Position:
+        """Train whole epochs up to ``last_epoch`` (default: the last); return the final position.
+
+        With a budget of ``minutes``, another epoch starts only if the previous one's
+        duration still fits, so a run stops at most about one epoch late, always after a
+        saved epoch: ``--continue_train`` (or ``continue_train=True``) goes on from there.
+        ``on_epoch(trainer)`` runs after each epoch (a notebook shows samples with it).
+        """
         if self.context.is_main:
             self.log(f"================ Training Loss ({time.ctime()}) ================")
         self.describe()
         self.model.train()
-        while self.position.epoch <= self.opt.total_epochs:
+        last = min(last_epoch or self.opt.total_epochs, self.opt.total_epochs)
+        deadline = math.inf if minutes is None else time.monotonic() + 60 * minutes
+        while self.position.epoch <= last:
+            started = time.monotonic()
             self.run_epoch()
             self.end_epoch()
+            if on_epoch is not None:
+                on_epoch(self)
+            now = time.monotonic()
+            if now + (now - started) > deadline:  # an epoch as long as this one would not fit
+                break
         return self.position
 
     def run_epoch(self) -> None:
