@@ -1,5 +1,6 @@
 """Result images and the HTML pages that show them (the reference's ``util/util.py``,
-``util/visualizer.py`` and ``util/html.py``, written without the ``dominate`` dependency).
+``util/visualizer.py`` and ``util/html.py``; the pages come from Jinja2 templates in
+``templates/`` where the reference builds them with ``dominate``).
 
 * Training: ``checkpoints/<name>/web/images/epoch###_<label>.png`` and ``web/index.html``
   listing every saved epoch, newest first.
@@ -9,13 +10,14 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from cyclegan_lib.pipeline.templates import render
 
 Row = tuple[str, Sequence[tuple[str, str]]]
 """A page row: a heading and its (image path relative to the page, caption) pairs."""
@@ -60,21 +62,9 @@ def save_visuals(
 
 
 def render_page(title: str, rows: Sequence[Row], width: int, refresh: int = 0) -> str:
-    """A plain HTML page: a heading per row, then its images side by side, each linked."""
-    head = f'<meta http-equiv="refresh" content="{refresh}">' if refresh > 0 else ""
-    parts = [f"<!DOCTYPE html><html><head><title>{html.escape(title)}</title>{head}</head><body>"]
-    for heading, images in rows:
-        parts.append(f"<h3>{html.escape(heading)}</h3><table><tr>")
-        for source, caption in images:
-            link = html.escape(source, quote=True)
-            parts.append(
-                f'<td style="word-wrap: break-word;" halign="center" valign="top">'
-                f'<a href="{link}"><img style="width:{width}px" src="{link}"></a>'
-                f"<p>{html.escape(caption)}</p></td>"
-            )
-        parts.append("</tr></table>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+    """A heading per row, then its images side by side, each linked (``templates/results.html``,
+    the layout of the reference's ``util/html.py``); every name is HTML-escaped."""
+    return render("results.html", title=title, rows=rows, width=width, refresh=refresh)
 
 
 def _write(path: Path, text: str) -> None:

@@ -1,4 +1,5 @@
-"""The grade report: per learner and per exercise, as CSV, JSON and a printed table."""
+"""The grade report: per learner and per exercise, as CSV, JSON, one HTML page for the class
+(``templates/grades.html``) and a printed table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import csv
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from cyclegan_lib.pipeline.templates import render
 
 CSV_COLUMNS = [
     "learner",
@@ -97,11 +100,31 @@ def write_reports(grades: list[SubmissionGrade], out: Path) -> list[Path]:
         writer.writeheader()
         writer.writerows(csv_rows(grades))
     (out / "grades.json").write_text(json.dumps([g.to_dict() for g in grades], indent=2))
+    (out / "grades.html").write_text(html_report(grades), encoding="utf-8")
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
     for g in grades:
         (logs / f"{g.learner.replace('/', '__')}.txt").write_text(g.log, encoding="utf-8")
-    return [out / "grades.csv", out / "grades.json", logs]
+    return [out / "grades.csv", out / "grades.json", out / "grades.html", logs]
+
+
+def html_report(grades: list[SubmissionGrade]) -> str:
+    """The class on one page: a learner x exercise score table, then each learner's exercises
+    with their cases and feedback (every text escaped, so feedback shows as written)."""
+    learners = []
+    for g in grades:
+        record = g.to_dict()
+        record["by_name"] = {e["exercise"]: e for e in record["exercises"]}
+        learners.append(record)
+    exercises = list(dict.fromkeys(e.exercise for g in grades for e in g.exercises))
+    return render(
+        "grades.html",
+        title="Grades",
+        learners=learners,
+        exercises=exercises,
+        mean=sum(g.score for g in grades) / len(grades) if grades else 0.0,
+        broken=sum(bool(g.problem) for g in grades),
+    )
 
 
 def summary_table(grades: list[SubmissionGrade]) -> str:
