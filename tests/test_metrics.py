@@ -51,3 +51,39 @@ def test_per_class_accuracy_has_ten_entries():
     x, y = digits.load_domain("color", "test")
     result = metrics.evaluate_digits(x[:200], "color", y[:200])
     assert len(result["per_class_accuracy"]) == 10
+
+
+def test_frechet_distance_agrees_with_a_direct_numpy_computation():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(300, 5)), rng.normal(0.5, 1.5, size=(200, 5))
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    trace_sqrt = np.sqrt(np.linalg.eigvals(cov_a @ cov_b)).real.sum()
+    expected = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(cov_a + cov_b) - 2 * trace_sqrt
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_kernel_distance_is_unbiased_where_frechet_is_not():
+    # small samples of one distribution: the Fréchet distance is positive on average,
+    # KID averages to about zero (and can go negative)
+    rng = np.random.default_rng(3)
+    fids, kids = [], []
+    for _ in range(10):
+        a, b = rng.normal(size=(40, 8)), rng.normal(size=(40, 8))
+        fids.append(metrics.frechet_distance(a, b))
+        kids.append(metrics.kernel_distance(a, b, subset_size=40, subsets=10)[0])
+    assert min(fids) > 0.5
+    assert abs(np.mean(kids)) < 0.1 and min(kids) < 0
+
+
+def test_kernel_distance_grows_with_a_shift_and_is_seeded():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(200, 4)), rng.normal(size=(200, 4))
+    near = metrics.kernel_distance(a, b)
+    far = metrics.kernel_distance(a, b + 1.0)
+    assert far[0] > near[0] + 10 * near[1]
+    assert metrics.kernel_distance(a, b, seed=5) == metrics.kernel_distance(a, b, seed=5)
+
+
+def test_distances_reject_features_that_are_not_a_matrix():
+    with pytest.raises(ValueError, match=r"features must be \(N >= 2, d\)"):
+        metrics.frechet_distance(np.zeros(10), np.zeros((10, 2)))
