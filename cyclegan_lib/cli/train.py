@@ -8,7 +8,8 @@ Examples::
     cyclegan train ... --gpu_ids 0,1 --batch_size 8    # one process per GPU, 8 images each
     torchrun --nproc_per_node=4 -m cyclegan_lib train ... --gpu_ids 0,1,2,3
 
-Exit codes: 0 done, 1 the losses diverged (NaN/inf), 2 a bad option, path or checkpoint,
+Exit codes: 0 done, 1 the losses diverged (NaN/inf) or a checkpoint could not be written
+(disk full), 2 a bad option, path or checkpoint,
 130 interrupted (Ctrl-C).
 """
 
@@ -52,7 +53,7 @@ def main(argv: list[str]) -> int:
         if context.is_main:
             save_options(opt)
         final = trainer.run()
-    except TrainingDiverged as error:
+    except (TrainingDiverged, CheckpointError) as error:  # diverged, or a save failed
         return fail(str(error), code=1)
     except KeyboardInterrupt:
         return fail("interrupted; continue from the last save with --continue_train", code=130)

@@ -11,6 +11,8 @@ Two kinds of file live in ``checkpoints/<name>/``:
 
 Every file is written to a temporary name in the same folder and renamed with
 ``os.replace``: a crash (even ``kill -9``) leaves either the old file or the new one, never half.
+The files of one save are renamed only once all are written, so a full disk leaves the previous
+set whole and says which file needed how much space.
 Every load is ``torch.load(..., weights_only=True)``.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,7 +47,31 @@ def checkpoint_label(epoch: str, load_iter: int = 0) -> str:
 
 def atomic_save(obj: Any, path: Path) -> None:
     """``torch.save`` to a temporary file next to ``path``, flush it to disk, then rename it."""
-    path = Path(path)
+    atomic_save_all({Path(path): obj})
+
+
+def atomic_save_all(files: Mapping[Path, Any]) -> None:
+    """Save several files all or nothing: every one goes to a temporary name first and they
+    are renamed only once all are written, so a full disk keeps the whole previous set.
+
+    Raises:
+        CheckpointError: a file could not be written (disk full, file-size limit ...);
+            the message names it and the space it needed.
+    """
+    written: dict[Path, Path] = {}
+    try:
+        for path, obj in files.items():
+            written[Path(path)] = _write_temporary(obj, Path(path))
+    except BaseException:
+        for temporary in written.values():
+            temporary.unlink(missing_ok=True)
+        raise
+    for path, temporary in written.items():
+        os.replace(temporary, path)
+
+
+def _write_temporary(obj: Any, path: Path) -> Path:
+    """``torch.save`` ``obj`` to a new hidden file next to ``path``, on disk (fsync) when it returns."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -52,10 +79,51 @@ def atomic_save(obj: Any, path: Path) -> None:
             torch.save(obj, file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
-        raise
+        refused = _os_error_behind(error)
+        if refused is None:
+            raise
+        raise CheckpointError(_cannot_write(path, obj, refused)) from None
+    return Path(temporary)
+
+
+def _os_error_behind(error: BaseException | None) -> OSError | None:
+    """The ``OSError`` (disk full, file too large) that caused ``error``, if one did: torch's
+    zip writer turns a refused write into a ``RuntimeError`` while closing the file."""
+    while error is not None and not isinstance(error, OSError):
+        error = error.__context__
+    return error
+
+
+def _cannot_write(path: Path, obj: Any, error: OSError) -> str:
+    """One line: which file, why, how much space it needed and how much was free."""
+    counter = _ByteCounter()
+    torch.save(obj, counter)
+    free = shutil.disk_usage(path.parent).free
+    return (
+        f"cannot write {path}: {error.strerror or error} (the file needs {_size(counter.size)}, "
+        f"{_size(free)} free there); the previous {path.name} and the other files of this "
+        "save are unchanged: free some space, then continue with --continue_train"
+    )
+
+
+class _ByteCounter:
+    """A write-only file that only counts what is written: the size a ``torch.save`` needs."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count / 2**10:.1f} KiB"
 
 
 def remove_stale_temporaries(folder: Path) -> None:
@@ -69,15 +137,28 @@ def network_file(folder: Path, label: str, net_name: str) -> Path:
     return Path(folder) / f"{label}_net_{net_name}.pth"
 
 
-def save_networks(nets: Mapping[str, nn.Module], folder: Path, label: str) -> list[Path]:
-    """Save each network's ``state_dict`` on the CPU as ``<label>_net_<name>.pth``."""
-    paths = []
-    for name, net in nets.items():
-        state = {key: value.detach().cpu() for key, value in net.state_dict().items()}
-        path = network_file(folder, label, name)
-        atomic_save(state, path)
-        paths.append(path)
-    return paths
+def network_files(nets: Mapping[str, nn.Module], folder: Path, label: str) -> dict[Path, Any]:
+    """``<label>_net_<name>.pth`` -> that network's ``state_dict`` on the CPU, ready for
+    :func:`atomic_save_all` (the reference's ``save_networks``)."""
+    return {
+        network_file(folder, label, name): {
+            k: v.detach().cpu() for k, v in net.state_dict().items()
+        }
+        for name, net in nets.items()
+    }
+
+
+def last_good_epoch(folder: Path, net_names: list[str]) -> int | None:
+    """The highest epoch ``N`` whose ``N_net_<X>.pth`` files are all there and readable."""
+    epochs = {p.name.split("_net_")[0] for p in Path(folder).glob("*_net_*.pth")}
+    for epoch in sorted((int(e) for e in epochs if e.isdigit()), reverse=True):
+        try:
+            for name in net_names:
+                load_file(network_file(folder, str(epoch), name))
+        except CheckpointError:
+            continue
+        return epoch
+    return None
 
 
 def load_file(
@@ -132,9 +213,9 @@ def _as_tuples(value: Any) -> Any:
     return tuple(_as_tuples(v) for v in value) if isinstance(value, list | tuple) else value
 
 
-def save_training_state(path: Path, **state: Any) -> None:
-    """Write the full training state (with the RNG states captured now) atomically."""
-    atomic_save({"format": STATE_FORMAT, "rng": capture_rng_state(), **state}, path)
+def training_state(**state: Any) -> dict[str, Any]:
+    """The full training state to save: ``state`` plus the format and the RNG states captured now."""
+    return {"format": STATE_FORMAT, "rng": capture_rng_state(), **state}
 
 
 def load_training_state(path: Path) -> dict[str, Any]:

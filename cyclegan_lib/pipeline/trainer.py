@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -198,12 +199,15 @@ class Trainer:
         }
 
     def save(self, network_labels: tuple[str, ...]) -> None:
-        """Rank 0 writes ``<label>_net_<X>.pth`` for each label, then ``latest_state.pt``."""
+        """Rank 0 writes ``<label>_net_<X>.pth`` for each label and ``latest_state.pt``, all or
+        nothing (a full disk raises ``CheckpointError`` and keeps the previous files)."""
         if not self.context.is_main:
             return
+        files = {}
         for label in network_labels:
-            checkpoints.save_networks(self.model.networks(), self.folder, label)
-        checkpoints.save_training_state(self.state_file, **self.full_state())
+            files |= checkpoints.network_files(self.model.networks(), self.folder, label)
+        files[self.state_file] = checkpoints.training_state(**self.full_state())
+        checkpoints.atomic_save_all(files)
 
     def resume(self) -> None:
         """Continue from ``latest_state.pt`` exactly, or load only the networks saved at
@@ -218,7 +222,11 @@ class Trainer:
                 f"--continue_train: no checkpoint {self.state_file}; train without "
                 "--continue_train first (or check --name and --checkpoints_dir)"
             )
-        state = checkpoints.load_training_state(self.state_file)
+        try:
+            state = checkpoints.load_training_state(self.state_file)
+        except checkpoints.CheckpointError as damage:
+            self.resume_from_last_epoch(str(damage))
+            return
         self.check_same_architecture(state["options"])
         try:
             self.model.load_state_dict(state["model"])
@@ -231,6 +239,27 @@ class Trainer:
             apply_schedule_at_resume(scheduler)
         self.position = Position(**state["position"])
         checkpoints.restore_rng_state(state["rng"])
+
+    def resume_from_last_epoch(self, damage: str) -> None:
+        """``latest_state.pt`` is damaged: continue after the last epoch whose ``<N>_net_<X>.pth``
+        files all load (weights only, as the reference's ``--epoch N --epoch_count N+1``), or
+        stop with a ``CheckpointError``; never silently from scratch."""
+        names = list(self.model.networks())
+        epoch = checkpoints.last_good_epoch(self.folder, names)
+        if epoch is None:
+            raise checkpoints.CheckpointError(
+                f"--continue_train: {damage}; no complete epoch checkpoint (<N>_net_*.pth) in "
+                f"{self.folder} to fall back to: train without --continue_train to start over"
+            )
+        self.say(f"warning: {damage}")
+        self.say(f"continuing from the networks saved after epoch {epoch} (optimizers, pools "
+                 "and random generators start afresh, as with --epoch N)")  # fmt: skip
+        self.load_networks_only(str(epoch))
+        with warnings.catch_warnings():  # stepping before any optimizer.step() is intended
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(epoch - self.opt.epoch_count + 1):
+                self.step_schedulers(quiet=True)
+        self.position = Position(epoch=epoch + 1)
 
     def check_same_architecture(self, saved: Mapping[str, Any]) -> None:
         """A clear error when the command line describes a different model than the checkpoint."""
@@ -337,13 +366,14 @@ class Trainer:
             f"Time Taken: {time.perf_counter() - self.epoch_start:.0f} sec"
         )
 
-    def step_schedulers(self) -> None:
+    def step_schedulers(self, quiet: bool = False) -> None:
         """One scheduler step per epoch; ``plateau`` gets the reference's constant metric 0."""
         before = self.model.optimizers["G"].param_groups[0]["lr"]
         for scheduler in self.schedulers.values():
             step_scheduler(scheduler, metric=0.0)
         after = self.model.optimizers["G"].param_groups[0]["lr"]
-        self.say(f"learning rate {before:.7f} -> {after:.7f}")
+        if not quiet:
+            self.say(f"learning rate {before:.7f} -> {after:.7f}")
 
     def update_page(self) -> None:
         if self.context.is_main and not self.opt.no_html and self.stepped:
