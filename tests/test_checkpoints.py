@@ -55,6 +55,7 @@ def saved_files(folder) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix in (".pt", ".pth")}
 
 
+@pytest.mark.slow
 def test_disk_full_while_saving_keeps_the_previous_files_and_continue_train_resumes(
     tmp_path, capsys
 ):
@@ -89,6 +90,7 @@ def test_disk_full_while_saving_keeps_the_previous_files_and_continue_train_resu
     assert load_file(folder / "latest_state.pt")["position"]["total_iters"] == 9
 
 
+@pytest.mark.slow
 def test_damaged_state_falls_back_to_the_last_good_epoch(tmp_path, capsys):
     assert train_command.main(tiny_run(tmp_path)) == 0
     folder = tmp_path / "ck" / "run"
@@ -108,6 +110,7 @@ def test_damaged_state_falls_back_to_the_last_good_epoch(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_damaged_state_without_an_epoch_checkpoint_stops_with_one_line(tmp_path, capsys):
     assert train_command.main(tiny_run(tmp_path, "--save_epoch_freq", "5")) == 0
     folder = tmp_path / "ck" / "run"
