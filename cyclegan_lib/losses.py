@@ -8,11 +8,15 @@ so a PatchGAN's N x N map of decisions counts each patch once.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-GAN_MODES = ("vanilla", "lsgan", "wgangp")
+GanMode = Literal["vanilla", "lsgan", "wgangp"]
+GAN_MODES: tuple[GanMode, ...] = get_args(GanMode)
+"""``--gan_mode`` values, each handled by :class:`GANLoss` (the options read them from here)."""
 
 
 def minimax_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -68,7 +72,7 @@ class GANLoss(nn.Module):
     Targets are broadcast to the prediction's shape, so a PatchGAN's map works as is.
     """
 
-    def __init__(self, gan_mode: str, real_label: float = 1.0, fake_label: float = 0.0) -> None:
+    def __init__(self, gan_mode: GanMode, real_label: float = 1.0, fake_label: float = 0.0) -> None:
         super().__init__()
         if gan_mode not in GAN_MODES:
             raise ValueError(f"gan_mode={gan_mode!r} is not one of {GAN_MODES}")

@@ -12,6 +12,10 @@ Differences from the reference, on purpose:
 * the pools and the penalty draw from generators derived from the run's seed
   (the reference uses unseeded ``random``), and are saved for an exact resume;
 * optional mixed precision and channels-last memory layout, on CUDA only.
+
+A new model is one :class:`BaseModel` subclass (its networks, losses and
+:attr:`~BaseModel.option_defaults`) and one entry in :data:`MODELS`; the command line
+reads the model names and their defaults from there.
 """
 
 from __future__ import annotations
@@ -21,40 +25,59 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Literal, get_args
 
 import torch
 from torch import nn
 
-from cyclegan_lib.losses import GANLoss, gradient_penalty, l1_loss
-from cyclegan_lib.networks import define_D, define_G
+from cyclegan_lib.losses import GANLoss, GanMode, gradient_penalty, l1_loss
+from cyclegan_lib.networks import DiscriminatorName, InitType, Norm, define_D, define_G
 from cyclegan_lib.pool import ImagePool
 from cyclegan_lib.runtime import autocast
+
+ModelName = Literal["cycle_gan", "pix2pix", "colorization", "test"]
+"""``--model`` values: the keys of :data:`MODELS` (a test checks that they agree)."""
+Direction = Literal["AtoB", "BtoA"]
+"""``--direction``: the model, not the dataset, swaps A and B for ``BtoA`` (as the reference)."""
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+
+NOT_OPTIONS = ("is_train", "lambda_gp", "channels_last")
+""":class:`ModelConfig` fields that no command-line option sets."""
+TRAIN_ONLY = ("gan_mode", "lr", "beta1", "pool_size",
+              "lambda_A", "lambda_B", "lambda_identity", "lambda_L1")  # fmt: skip
+"""Fields that only ``cyclegan train`` has options for."""
+TEST_ONLY = ("model_suffix",)
+"""Fields that only ``cyclegan test`` has options for."""
+ARCHITECTURE = ("model", "netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout",
+                "input_nc", "output_nc", "pool_size", "gan_mode")  # fmt: skip
+"""Fields that must match a training checkpoint for its state to load."""
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """What a model needs, with the reference's option names and CycleGAN's defaults.
+    """What a model needs, under the reference's option names and with its base defaults.
 
-    Use :meth:`pix2pix` for pix2pix's defaults and :meth:`from_options` to take the
-    values from parsed command-line options (fields with the same names).
+    These defaults are the reference's ``base_options.py`` and ``train_options.py``; the
+    command-line options take theirs from here. A model's own defaults (pix2pix's U-Net
+    and batch norm, CycleGAN's ``no_dropout``...) are its :attr:`BaseModel.option_defaults`:
+    :meth:`for_model` applies them, :meth:`from_options` takes parsed options.
     """
 
-    model: str = "cycle_gan"
+    model: ModelName = "cycle_gan"
     is_train: bool = True
     input_nc: int = 3
     output_nc: int = 3
     ngf: int = 64
     ndf: int = 64
     netG: str = "resnet_9blocks"
-    netD: str = "basic"
+    netD: DiscriminatorName = "basic"
     n_layers_D: int = 3
-    norm: str = "instance"
-    init_type: str = "normal"
+    norm: Norm = "instance"
+    init_type: InitType = "normal"
     init_gain: float = 0.02
-    no_dropout: bool = True
-    direction: str = "AtoB"
-    gan_mode: str = "lsgan"
+    no_dropout: bool = False
+    direction: Direction = "AtoB"
+    gan_mode: GanMode = "lsgan"
     lr: float = 0.0002
     beta1: float = 0.5
     pool_size: int = 50
@@ -68,27 +91,34 @@ class ModelConfig:
     channels_last: bool = True
 
     @classmethod
-    def pix2pix(cls, **overrides: Any) -> ModelConfig:
-        """pix2pix's defaults: U-Net 256, batch norm, dropout, vanilla GAN loss, no pool."""
-        defaults = dict(
-            model="pix2pix",
-            netG="unet_256",
-            norm="batch",
-            no_dropout=False,
-            gan_mode="vanilla",
-            pool_size=0,
-        )
-        return cls(**{**defaults, **overrides})
+    def for_model(cls, model: ModelName, is_train: bool = True, **overrides: Any) -> ModelConfig:
+        """``model``'s defaults (as ``--model`` sets them) under ``overrides``."""
+        phase = "train" if is_train else "test"
+        names = {spec.name for spec in dataclasses.fields(cls)}
+        defaults = MODELS[model].option_defaults.get(phase, {})
+        model_defaults = {name: value for name, value in defaults.items() if name in names}
+        return cls(model=model, is_train=is_train, **{**model_defaults, **overrides})
 
     @classmethod
-    def from_options(cls, options: Any, **overrides: Any) -> ModelConfig:
-        """Take every field from an options object that has it (``TrainOptions``/``TestOptions``)."""
-        values = {
-            spec.name: getattr(options, spec.name)
-            for spec in dataclasses.fields(cls)
-            if hasattr(options, spec.name)
-        }
-        return cls(**{**values, **overrides})
+    def pix2pix(cls, **overrides: Any) -> ModelConfig:
+        """pix2pix's defaults: U-Net 256, batch norm, dropout, vanilla GAN loss, no pool."""
+        return cls.for_model("pix2pix", **overrides)
+
+    @classmethod
+    def option_names(cls, is_train: bool) -> tuple[str, ...]:
+        """The fields that ``cyclegan train`` (or ``test``) has a command-line option for."""
+        skip = NOT_OPTIONS + (TEST_ONLY if is_train else TRAIN_ONLY)
+        return tuple(spec.name for spec in dataclasses.fields(cls) if spec.name not in skip)
+
+    @classmethod
+    def from_options(cls, options: object, is_train: bool) -> ModelConfig:
+        """The config of parsed ``TrainOptions``/``TestOptions``.
+
+        Every field in :meth:`option_names` is read from ``options``: an option renamed on
+        one side fails here with an ``AttributeError`` instead of falling back to a default.
+        """
+        values = {name: getattr(options, name) for name in cls.option_names(is_train)}
+        return cls(is_train=is_train, **values)
 
 
 @contextlib.contextmanager
@@ -109,11 +139,6 @@ def frozen(nets: Iterable[nn.Module]) -> Iterator[None]:
             parameter.requires_grad_(True)
 
 
-def unwrap(net: nn.Module) -> nn.Module:
-    """The network inside a ``DistributedDataParallel`` / ``DataParallel`` wrapper (or ``net``)."""
-    return getattr(net, "module", net)
-
-
 def as_images(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Detached fp32 copies for display and saving (autocast may have produced bf16/fp16)."""
     return {name: tensor.detach().float() for name, tensor in tensors.items()}
@@ -126,15 +151,22 @@ def child_generator(parent: torch.Generator | None) -> torch.Generator:
 
 
 class BaseModel:
-    """Shared machinery: devices, optimizers, mixed precision, modes and state.
+    """Shared machinery: construction, devices, optimizers, mixed precision, modes and state.
 
-    Networks are plain attributes (``netG_A``, ``netD``...), so a multi-GPU
-    trainer may replace them by DDP wrappers after construction (the optimizers
-    hold the same parameters); :func:`unwrap` gives the bare network back, and
-    :meth:`state_dict` always saves bare networks.
+    A subclass builds its networks in :meth:`build_networks` (discriminators only when
+    training) and names its image pools and what each optimizer updates; the constructor
+    does the rest in a fixed order (networks, GAN loss, the penalty's and the pools' random
+    generators, optimizers), so a seeded run is the same whatever the model.
     """
 
-    loss_names: tuple[str, ...] = ()
+    loss_names: ClassVar[tuple[str, ...]] = ()
+    pool_names: ClassVar[tuple[str, ...]] = ()
+    """One :class:`ImagePool` each (``pools[name]``), when training."""
+    optimizer_networks: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Optimizer name -> the :meth:`networks` it updates, when training."""
+    option_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    """Phase (``train``/``test``) -> the defaults ``--model`` changes, as the reference's
+    ``modify_commandline_options``; a model without a ``train`` entry is for testing only."""
 
     def __init__(
         self,
@@ -151,11 +183,30 @@ class BaseModel:
             if config.channels_last and self.on_cuda
             else torch.contiguous_format
         )
-        self.seed_source = generator
         self.image_paths: list[str] = []
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self.pools: dict[str, ImagePool] = {}
+        if config.is_train and "train" not in self.option_defaults:
+            raise ValueError(
+                f"--model {config.model} is for testing only (use cycle_gan or pix2pix)"
+            )
+        self.build_networks()
+        if not config.is_train:
+            return
+        self.criterion = GANLoss(config.gan_mode).to(self.device)
+        self.penalty_generator = child_generator(generator)
+        self.pools = {
+            name: ImagePool(config.pool_size, child_generator(generator))
+            for name in self.pool_names
+        }
+        networks = self.networks()
+        for name, members in self.optimizer_networks.items():
+            self._add_optimizer(name, [networks[member] for member in members])
+
+    def build_networks(self) -> None:
+        """Create the ``net*`` attributes: generators, and discriminators when training."""
+        raise NotImplementedError
 
     def _generator(self, input_nc: int, output_nc: int) -> nn.Module:
         """``define_G`` with this config's options, moved to the device."""
@@ -210,12 +261,8 @@ class BaseModel:
         if self.config.gan_mode != "wgangp":
             return torch.zeros((), device=self.device)
         return gradient_penalty(
-            unwrap(netD), real, fake, self.config.lambda_gp, generator=self.penalty_generator
+            netD, real, fake, self.config.lambda_gp, generator=self.penalty_generator
         )
-
-    def _setup_training(self) -> None:
-        self.criterion = GANLoss(self.config.gan_mode).to(self.device)
-        self.penalty_generator = child_generator(self.seed_source)
 
     def networks(self) -> dict[str, nn.Module]:
         """Name -> network, e.g. ``{'G_A': netG_A, ...}``; files are ``<epoch>_net_<name>.pth``."""
@@ -252,7 +299,7 @@ class BaseModel:
     def state_dict(self) -> dict[str, Any]:
         """Networks, optimizers, grad scalers, pools and the penalty's RNG (for a full checkpoint)."""
         state: dict[str, Any] = {
-            "networks": {name: unwrap(net).state_dict() for name, net in self.networks().items()},
+            "networks": {name: net.state_dict() for name, net in self.networks().items()},
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
             "pools": {name: pool.state_dict() for name, pool in self.pools.items()},
@@ -264,7 +311,7 @@ class BaseModel:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` exactly (strict network loads)."""
         for name, net in self.networks().items():
-            unwrap(net).load_state_dict(state["networks"][name])
+            net.load_state_dict(state["networks"][name])
         groups = {"optimizers": self.optimizers, "scalers": self.scalers, "pools": self.pools}
         for group, items in groups.items():
             for name, item in items.items():
@@ -280,15 +327,12 @@ class CycleGANModel(BaseModel):
     """
 
     loss_names = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
+    pool_names = ("fake_A", "fake_B")
+    optimizer_networks = {"G": ("G_A", "G_B"), "D": ("D_A", "D_B")}
+    option_defaults = {"train": {"no_dropout": True}, "test": {"no_dropout": True}}
 
-    def __init__(
-        self,
-        config: ModelConfig,
-        device: torch.device | str = "cpu",
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__(config, device, generator)
-        c = config
+    def build_networks(self) -> None:
+        c = self.config
         if c.is_train and c.lambda_identity > 0 and c.input_nc != c.output_nc:
             raise ValueError(
                 f"--lambda_identity {c.lambda_identity} needs --input_nc == --output_nc "
@@ -296,17 +340,9 @@ class CycleGANModel(BaseModel):
             )
         self.netG_A = self._generator(c.input_nc, c.output_nc)
         self.netG_B = self._generator(c.output_nc, c.input_nc)
-        if not c.is_train:
-            return
-        self.netD_A = self._discriminator(c.output_nc)
-        self.netD_B = self._discriminator(c.input_nc)
-        self._setup_training()
-        self.pools = {
-            "fake_A": ImagePool(c.pool_size, child_generator(generator)),
-            "fake_B": ImagePool(c.pool_size, child_generator(generator)),
-        }
-        self._add_optimizer("G", [self.netG_A, self.netG_B])
-        self._add_optimizer("D", [self.netD_A, self.netD_B])
+        if c.is_train:
+            self.netD_A = self._discriminator(c.output_nc)
+            self.netD_B = self._discriminator(c.input_nc)
 
     def networks(self) -> dict[str, nn.Module]:
         nets = {"G_A": self.netG_A, "G_B": self.netG_B}
@@ -346,9 +382,8 @@ class CycleGANModel(BaseModel):
         """Zhu 2017 eq. 3 for G_A and G_B, plus the identity terms of Sec. 5.2 (D frozen)."""
         c = self.config
         losses = {
-            # frozen D: call the bare module, so a DDP wrapper expects no D gradients here
-            "G_A": self.criterion(unwrap(self.netD_A)(self.fake_B), True),
-            "G_B": self.criterion(unwrap(self.netD_B)(self.fake_A), True),
+            "G_A": self.criterion(self.netD_A(self.fake_B), True),
+            "G_B": self.criterion(self.netD_B(self.fake_A), True),
             "cycle_A": l1_loss(self.rec_A, self.real_A) * c.lambda_A,
             "cycle_B": l1_loss(self.rec_B, self.real_B) * c.lambda_B,
         }
@@ -387,23 +422,19 @@ class Pix2PixModel(BaseModel):
     """
 
     loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
+    pool_names = ("fake_AB",)
+    optimizer_networks = {"G": ("G",), "D": ("D",)}
+    option_defaults = {
+        "train": {"norm": "batch", "netG": "unet_256", "dataset_mode": "aligned",
+                  "pool_size": 0, "gan_mode": "vanilla"},
+        "test": {"norm": "batch", "netG": "unet_256", "dataset_mode": "aligned"},
+    }  # fmt: skip
 
-    def __init__(
-        self,
-        config: ModelConfig,
-        device: torch.device | str = "cpu",
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__(config, device, generator)
-        c = config
+    def build_networks(self) -> None:
+        c = self.config
         self.netG = self._generator(c.input_nc, c.output_nc)
-        if not c.is_train:
-            return
-        self.netD = self._discriminator(c.input_nc + c.output_nc)  # sees (A, B) stacked
-        self._setup_training()
-        self.pools = {"fake_AB": ImagePool(c.pool_size, child_generator(generator))}
-        self._add_optimizer("G", [self.netG])
-        self._add_optimizer("D", [self.netD])
+        if c.is_train:
+            self.netD = self._discriminator(c.input_nc + c.output_nc)  # sees (A, B) stacked
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.netG, "D": self.netD} if self.config.is_train else {"G": self.netG}
@@ -430,7 +461,7 @@ class Pix2PixModel(BaseModel):
         """G fools D on (A, G(A)) and stays close to B: L_cGAN + λ·L1 (Isola 2017, eq. 4)."""
         fake_AB = torch.cat([self.real_A, self.fake_B], 1)
         return {
-            "G_GAN": self.criterion(unwrap(self.netD)(fake_AB), True),  # D frozen
+            "G_GAN": self.criterion(self.netD(fake_AB), True),  # D frozen
             "G_L1": l1_loss(self.fake_B, self.real_B) * self.config.lambda_L1,
         }
 
@@ -454,16 +485,10 @@ class TestModel(BaseModel):
     default or e.g. ``latest_net_G_A.pth`` with ``model_suffix="_A"``.
     """
 
-    def __init__(
-        self,
-        config: ModelConfig,
-        device: torch.device | str = "cpu",
-        generator: torch.Generator | None = None,
-    ) -> None:
-        if config.is_train:
-            raise ValueError("--model test is for testing only (use cycle_gan or pix2pix)")
-        super().__init__(config, device, generator)
-        self.netG = self._generator(config.input_nc, config.output_nc)
+    option_defaults = {"test": {"dataset_mode": "single"}}
+
+    def build_networks(self) -> None:
+        self.netG = self._generator(self.config.input_nc, self.config.output_nc)
 
     def networks(self) -> dict[str, nn.Module]:
         return {f"G{self.config.model_suffix}": self.netG}
@@ -481,11 +506,100 @@ class TestModel(BaseModel):
         self.fake = self.netG(self.real)
 
 
-MODELS: dict[str, type[BaseModel]] = {
+RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
+                           [0.212671, 0.715160, 0.072169],
+                           [0.019334, 0.119193, 0.950227]])  # fmt: skip
+"""Linear sRGB -> CIE XYZ (D65), the matrix scikit-image uses for the reference's ``rgb2lab``."""
+D65_WHITE = torch.tensor([0.95047, 1.0, 1.08883])
+"""The reference white's X, Y, Z (D65, 2-degree observer)."""
+LAB_EPSILON = (6 / 29) ** 3
+"""Below this, CIELAB's cube root is replaced by a line (CIE 1976)."""
+
+
+def _channels_last(image: torch.Tensor) -> torch.Tensor:
+    return image.movedim(-3, -1)
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1], shape (..., 3, H, W) -> CIELAB: L in [0, 100], a and b about [-110, 110].
+
+    sRGB gamma removed, to XYZ by :data:`RGB_TO_XYZ`, divided by :data:`D65_WHITE`, then
+    ``L = 116 f(Y) - 16``, ``a = 500 (f(X) - f(Y))``, ``b = 200 (f(Y) - f(Z))`` with
+    ``f(t) = t^(1/3)`` (linear near 0): what the reference gets from ``skimage.color.rgb2lab``.
+    """
+    rgb = _channels_last(rgb.float())
+    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = linear @ RGB_TO_XYZ.T.to(rgb.device) / D65_WHITE.to(rgb.device)
+    f = torch.where(xyz > LAB_EPSILON, xyz.clamp(min=LAB_EPSILON) ** (1 / 3),
+                    xyz / (3 * (6 / 29) ** 2) + 4 / 29)  # fmt: skip
+    fx, fy, fz = f.unbind(-1)
+    lab = torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-1)
+    return lab.movedim(-1, -3)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`rgb_to_lab`, clipped to [0, 1] (colours outside sRGB are clipped)."""
+    L, a, b = _channels_last(lab.float()).unbind(-1)
+    fy = (L + 16) / 116
+    f = torch.stack([fy + a / 500, fy, (fy - b / 200).clamp(min=0)], dim=-1)
+    xyz = torch.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29))
+    linear = (xyz * D65_WHITE.to(lab.device)) @ torch.linalg.inv(RGB_TO_XYZ).T.to(lab.device)
+    linear = linear.clamp(min=0)
+    rgb = torch.where(linear > 0.0031308, 1.055 * linear ** (1 / 2.4) - 0.055, 12.92 * linear)
+    return rgb.clamp(0, 1).movedim(-1, -3)
+
+
+def lab_to_model(lab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIELAB -> the colorization model's (L, ab), scaled as the reference: ``L/50 - 1``, ``ab/110``."""
+    return lab[..., :1, :, :] / 50 - 1, lab[..., 1:, :, :] / 110
+
+
+def model_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """The colorization model's (L, ab) -> an RGB image in [-1, 1], the range of the other visuals."""
+    lab = torch.cat([(L.float() + 1) * 50, ab.float() * 110], dim=-3)
+    return lab_to_rgb(lab) * 2 - 1
+
+
+class ColorizationModel(Pix2PixModel):
+    """pix2pix from lightness to colour (the reference's ``colorization_model.py``).
+
+    A is the L channel of an image in CIELAB, B its a and b channels (the
+    ``colorization`` dataset makes both from any RGB image), so G learns the colours
+    that go with a grayscale picture, with the pix2pix losses (Isola 2017, eq. 4).
+    The visuals show the true and the predicted colours as RGB images.
+    """
+
+    option_defaults = {
+        phase: {**defaults, "input_nc": 1, "output_nc": 2, "dataset_mode": "colorization"}
+        for phase, defaults in Pix2PixModel.option_defaults.items()
+    }
+
+    def build_networks(self) -> None:
+        c = self.config
+        if (c.input_nc, c.output_nc, c.direction) != (1, 2, "AtoB"):
+            raise ValueError(
+                "--model colorization maps L (--input_nc 1) to ab (--output_nc 2) with "
+                f"--direction AtoB; got --input_nc {c.input_nc} --output_nc {c.output_nc} "
+                f"--direction {c.direction}"
+            )
+        super().build_networks()
+
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """real_A (the lightness), real_B_rgb and fake_B_rgb (true and predicted colours)."""
+        return as_images({
+            "real_A": self.real_A,
+            "real_B_rgb": model_to_rgb(self.real_A, self.real_B),
+            "fake_B_rgb": model_to_rgb(self.real_A, self.fake_B),
+        })  # fmt: skip
+
+
+MODELS: dict[ModelName, type[BaseModel]] = {
     "cycle_gan": CycleGANModel,
     "pix2pix": Pix2PixModel,
+    "colorization": ColorizationModel,
     "test": TestModel,
 }
+"""``--model`` name -> model class: the one registry the command line reads."""
 
 
 def create_model(
@@ -493,7 +607,7 @@ def create_model(
     device: torch.device | str = "cpu",
     generator: torch.Generator | None = None,
 ) -> BaseModel:
-    """Build the model named by ``config.model`` (cycle_gan, pix2pix or test)."""
+    """Build the model named by ``config.model`` (one of :data:`MODELS`)."""
     if config.model not in MODELS:
         raise ValueError(f"--model {config.model!r} is not one of {', '.join(MODELS)}")
     return MODELS[config.model](config, device, generator)

@@ -22,19 +22,25 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import torch
 from torch import nn
 
-NORMS = ("instance", "batch", "none")
-INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
+Norm = Literal["instance", "batch", "none"]
+InitType = Literal["normal", "xavier", "kaiming", "orthogonal"]
+DiscriminatorName = Literal["basic", "n_layers", "pixel"]
+NORMS: tuple[Norm, ...] = get_args(Norm)
+"""``--norm`` values, each handled by :func:`norm_layer` (the options read them from here)."""
+INIT_TYPES: tuple[InitType, ...] = get_args(InitType)
+DISCRIMINATORS: tuple[DiscriminatorName, ...] = get_args(DiscriminatorName)
 PADDINGS: dict[str, Callable[[int], nn.Module] | None] = {
     "reflect": nn.ReflectionPad2d,
     "replicate": nn.ReplicationPad2d,
     "zero": None,  # padding done by the convolution itself
 }
 NAMED_GENERATORS = ("resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256")
-DISCRIMINATORS = ("basic", "n_layers", "pixel")
+"""The reference's ``--netG`` names; :func:`parse_generator_name` accepts more."""
 CONV_TYPES = (
     nn.Conv1d,
     nn.Conv2d,
@@ -46,7 +52,7 @@ CONV_TYPES = (
 )
 
 
-def norm_layer(norm: str) -> Callable[[int], nn.Module]:
+def norm_layer(norm: Norm) -> Callable[[int], nn.Module]:
     """A factory ``channels -> normalisation module`` for ``--norm``.
 
     ``instance`` has no learned affine and no running statistics (the reference's
@@ -63,7 +69,7 @@ def norm_layer(norm: str) -> Callable[[int], nn.Module]:
     raise ValueError(f"--norm {norm!r} is not one of {', '.join(NORMS)}")
 
 
-def conv_bias(norm: str) -> bool:
+def conv_bias(norm: Norm) -> bool:
     """Whether convolutions followed by this norm need a bias (not before batch norm)."""
     return norm != "batch"
 
@@ -75,7 +81,7 @@ class ResnetBlock(nn.Module):
     """
 
     def __init__(
-        self, dim: int, norm: str, use_dropout: bool, padding_type: str = "reflect"
+        self, dim: int, norm: Norm, use_dropout: bool, padding_type: str = "reflect"
     ) -> None:
         super().__init__()
         if padding_type not in PADDINGS:
@@ -110,7 +116,7 @@ class ResnetGenerator(nn.Module):
         input_nc: int,
         output_nc: int,
         ngf: int = 64,
-        norm: str = "instance",
+        norm: Norm = "instance",
         use_dropout: bool = False,
         n_blocks: int = 9,
         padding_type: str = "reflect",
@@ -174,7 +180,7 @@ class UnetSkipBlock(nn.Module):
         submodule: nn.Module | None = None,
         input_nc: int | None = None,
         outermost: bool = False,
-        norm: str = "batch",
+        norm: Norm = "batch",
         use_dropout: bool = False,
     ) -> None:
         super().__init__()
@@ -222,7 +228,7 @@ class UnetGenerator(nn.Module):
         output_nc: int,
         num_downs: int,
         ngf: int = 64,
-        norm: str = "batch",
+        norm: Norm = "batch",
         use_dropout: bool = False,
     ) -> None:
         super().__init__()
@@ -249,7 +255,7 @@ class NLayerDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch"
+        self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: Norm = "batch"
     ) -> None:
         super().__init__()
         make_norm, bias = norm_layer(norm), conv_bias(norm)
@@ -283,7 +289,7 @@ class PixelDiscriminator(nn.Module):
     hidden convolution has one (no bias with batch norm), which keeps its keys.
     """
 
-    def __init__(self, input_nc: int, ndf: int = 64, norm: str = "batch") -> None:
+    def __init__(self, input_nc: int, ndf: int = 64, norm: Norm = "batch") -> None:
         super().__init__()
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         self.net = nn.Sequential(
@@ -299,7 +305,9 @@ class PixelDiscriminator(nn.Module):
         return self.net(x)
 
 
-def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0.02) -> nn.Module:
+def init_weights(
+    net: nn.Module, init_type: InitType = "normal", init_gain: float = 0.02
+) -> nn.Module:
     """Initialise ``net`` in place as the reference does, and return it.
 
     Conv / transposed conv / linear weights: N(0, gain) (``normal``, the DCGAN
@@ -353,9 +361,9 @@ def define_G(
     output_nc: int,
     ngf: int,
     netG: str,
-    norm: str = "batch",
+    norm: Norm = "batch",
     use_dropout: bool = False,
-    init_type: str = "normal",
+    init_type: InitType = "normal",
     init_gain: float = 0.02,
 ) -> nn.Module:
     """Build and initialise a generator by its ``--netG`` name (see :func:`parse_generator_name`)."""
@@ -372,10 +380,10 @@ def define_G(
 def define_D(
     input_nc: int,
     ndf: int,
-    netD: str,
+    netD: DiscriminatorName,
     n_layers_D: int = 3,
-    norm: str = "batch",
-    init_type: str = "normal",
+    norm: Norm = "batch",
+    init_type: InitType = "normal",
     init_gain: float = 0.02,
 ) -> nn.Module:
     """Build and initialise a discriminator: ``basic`` (70x70 PatchGAN), ``n_layers``, ``pixel``."""

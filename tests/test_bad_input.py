@@ -47,8 +47,8 @@ from cyclegan_lib.pipeline.datasets import (
     BadImageWarning,
     DataOptions,
     DatasetError,
-    create_dataloader,
     create_dataset,
+    epoch_loader,
 )
 
 SIZE = 16
@@ -259,7 +259,7 @@ CASES = {
 def load_all(options: dict) -> list[dict]:
     """Build the dataset and read every item through a loader, as training would."""
     dataset = create_dataset(DataOptions(**options))
-    return list(create_dataloader(dataset, batch_size=4, shuffle=False))
+    return list(epoch_loader(dataset, epoch=1, batch_size=4, shuffle=False))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -291,7 +291,7 @@ def test_the_docstring_table_lists_every_case():
 def test_an_error_in_a_loader_worker_is_still_one_line(tmp_path):
     """torch re-raises a worker's exception with its traceback as the message; we keep one line."""
     options = all_unreadable(tmp_path)
-    loader = create_dataloader(create_dataset(DataOptions(**options)), num_workers=1)
+    loader = epoch_loader(create_dataset(DataOptions(**options)), epoch=1, num_workers=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BadImageWarning)
         with pytest.raises(DatasetError) as caught:

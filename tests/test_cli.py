@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from cyclegan_lib import cli
 from cyclegan_lib.networks import define_G
@@ -157,3 +158,33 @@ def test_gpu_ids_beyond_the_machines_gpus(monkeypatch):
     check_gpu_ids([])
     with pytest.raises(DeviceError, match=r"GPU 1 does not exist; this machine has 1 GPU"):
         check_gpu_ids([0, 1])
+
+
+@pytest.mark.slow
+def test_colorization_trains_and_tests_with_the_references_test_options(tmp_path):
+    """``--model colorization`` (L -> ab) end to end, and ``--num_test``, ``--aspect_ratio``,
+    ``--eval`` and ``--results_dir`` of the reference's ``test.py``."""
+    data = make_image_folder_dataset(tmp_path / "photos", n=2, size=32, layout="aligned")
+    common = ["--dataroot", str(data), "--name", "color", "--model", "colorization",
+              "--gpu_ids", "-1", "--netG", "unet_32", "--ngf", "4", "--ndf", "4",
+              "--load_size", "32", "--crop_size", "32", "--num_threads", "0"]  # fmt: skip
+    trained = cyclegan(["train", *common, "--n_epochs", "1", "--n_epochs_decay", "0",
+                        "--display_id", "-1"], tmp_path)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "input_nc: 1" in trained.stdout and "dataset_mode: colorization" in trained.stdout
+
+    def test(*flags: str) -> Path:
+        run = cyclegan(["test", *common, *flags], tmp_path)
+        assert run.returncode == 0, run.stderr
+        return tmp_path / "res" / "color" / "test_latest" / "images"
+
+    images = test("--results_dir", "res", "--num_test", "1", "--aspect_ratio", "2.0")
+    assert sorted(p.name for p in images.iterdir()) == [
+        "0000_fake_B_rgb.png", "0000_real_A.png", "0000_real_B_rgb.png"
+    ]  # fmt: skip
+    with Image.open(images / "0000_fake_B_rgb.png") as picture:
+        assert (picture.size, picture.mode) == ((64, 32), "RGB")  # stretched to aspect ratio 2
+    training_mode = Image.open(images / "0000_fake_B_rgb.png").tobytes()
+    eval_mode = Image.open(test("--results_dir", "res", "--eval") / "0000_fake_B_rgb.png")
+    assert eval_mode.tobytes() != training_mode  # batch norm uses its running statistics
+    assert len(list(images.iterdir())) == 6  # without --num_test 1: both images

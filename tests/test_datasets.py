@@ -11,12 +11,13 @@ from PIL import Image
 from cyclegan_lib.pipeline.datasets import (
     AlignedDataset,
     DataOptions,
+    DatasetError,
     SingleDataset,
+    SkipFirst,
     UnalignedDataset,
-    create_dataloader,
     create_dataset,
+    epoch_loader,
     find_images,
-    set_epoch,
 )
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
@@ -163,51 +164,89 @@ def test_create_dataset_accepts_any_options_object(unaligned_root):
     assert dataset.options.phase == "test" and len(dataset) == 6
 
 
+def paths_of(loader) -> list[str]:
+    return [path for batch in loader for path in batch["A_paths"]]
+
+
 def test_loader_order_depends_only_on_seed_and_epoch(unaligned_root):
-    def epoch_paths(epoch: int) -> list[str]:
-        loader = create_dataloader(
-            create_dataset(DataOptions(unaligned_root, **SMALL)), batch_size=4, seed=7
-        )
-        set_epoch(loader, epoch)
-        return [path for batch in loader for path in batch["A_paths"]]
+    def epoch_paths(epoch: int, seed: int = 7) -> list[str]:
+        dataset = create_dataset(DataOptions(unaligned_root, **SMALL))
+        return paths_of(epoch_loader(dataset, epoch, batch_size=4, seed=seed))
 
-    assert epoch_paths(0) == epoch_paths(0)
-    assert epoch_paths(0) != epoch_paths(1)
-    assert len(epoch_paths(2)) == 9
+    assert epoch_paths(1) == epoch_paths(1)
+    assert epoch_paths(1) != epoch_paths(2)
+    assert epoch_paths(1) != epoch_paths(1, seed=8)
+    assert sorted(epoch_paths(3)) != epoch_paths(3) and len(epoch_paths(3)) == 9
 
 
-def test_resumed_epoch_sees_the_same_batches_with_or_without_workers(unaligned_root):
-    """Exact resume: a fresh loader set to epoch 1 gives the batches epoch 1 gave before."""
+def test_serial_batches_keep_the_folder_order(unaligned_root):
+    dataset = create_dataset(DataOptions(unaligned_root, serial_batches=True, **SMALL))
+    paths = paths_of(epoch_loader(dataset, 4, batch_size=2, shuffle=False))
+    assert paths == [dataset.A_paths[i % 6] for i in range(9)]  # the last, short batch kept
 
-    def batches(loader, epoch):
-        set_epoch(loader, epoch)
+
+def test_skipping_batches_gives_the_rest_of_the_epoch_exactly(unaligned_root):
+    """A resumed run: a fresh loader skipping k batches gives the batches k, k+1... of before."""
+
+    def batches(skip: int = 0, num_workers: int = 0) -> list:
+        options = DataOptions(unaligned_root, seed=5, **SMALL)
+        loader = epoch_loader(create_dataset(options), 2, batch_size=3, seed=5,
+                              skip_batches=skip, num_workers=num_workers)  # fmt: skip
         return [(batch["A"], batch["B"], batch["B_paths"]) for batch in loader]
 
-    options = DataOptions(unaligned_root, seed=5, **SMALL)
-    original = create_dataloader(create_dataset(options), batch_size=3, seed=5)
-    batches(original, 0)
-    first_run = batches(original, 1)
-    resumed = create_dataloader(create_dataset(options), batch_size=3, seed=5, num_workers=2)
-    for (a1, b1, p1), (a2, b2, p2) in zip(first_run, batches(resumed, 1), strict=True):
+    whole = batches()
+    assert len(whole) == 3 and len(batches(skip=1)) == 2 and batches(skip=3) == []
+    for (a1, b1, p1), (a2, b2, p2) in zip(whole[1:], batches(1, num_workers=2), strict=True):
         assert torch.equal(a1, a2) and torch.equal(b1, b2) and p1 == p2
+
+
+def test_skip_first_drops_the_first_indices_and_counts_the_rest():
+    sampler = SkipFirst(range(10), 4)  # any sequence of indices works as a sampler
+    assert list(sampler) == [4, 5, 6, 7, 8, 9] and len(sampler) == 6
+    assert list(SkipFirst(range(3), 5)) == [] and len(SkipFirst(range(3), 5)) == 0
+
+
+def test_the_loader_owns_its_generator_seeded_seed_plus_epoch(unaligned_root):
+    dataset = create_dataset(DataOptions(unaligned_root, **SMALL))
+    loader = epoch_loader(dataset, 3, seed=7)
+    assert torch.equal(loader.generator.get_state(), torch.Generator().manual_seed(10).get_state())
+    assert dataset.epoch == 3  # items draw their crops and partners for this epoch
 
 
 def test_two_ranks_split_the_dataset(unaligned_root):
     dataset = create_dataset(DataOptions(unaligned_root, serial_batches=True, **SMALL))
     ranks = [
-        create_dataloader(dataset, batch_size=2, shuffle=False, rank=rank, world_size=2)
+        epoch_loader(dataset, 1, batch_size=2, shuffle=False, rank=rank, world_size=2)
         for rank in range(2)
     ]
-    paths = [[p for batch in loader for p in batch["A_paths"]] for loader in ranks]
+    paths = [paths_of(loader) for loader in ranks]
     assert len(paths[0]) == len(paths[1]) == 5  # 9 items padded to 10, as DistributedSampler does
     assert set(paths[0]) | set(paths[1]) == set(dataset.A_paths)
 
 
 def test_loading_draws_nothing_from_the_global_rng(unaligned_root):
     """Data randomness is all per item, so dropout and pools see the same global RNG on resume."""
-    loader = create_dataloader(create_dataset(DataOptions(unaligned_root, **SMALL)), batch_size=4)
+    loader = epoch_loader(create_dataset(DataOptions(unaligned_root, **SMALL)), 1, batch_size=4)
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
     list(loader)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_colorization_items_are_lightness_and_colour_of_the_image(tmp_path):
+    (tmp_path / "train").mkdir()
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(tmp_path / "train" / "red.png")
+    options = DataOptions(tmp_path, "colorization", input_nc=1, output_nc=2, load_size=16,
+                          crop_size=16)  # fmt: skip
+    item = create_dataset(options)[0]
+    assert item["A"].shape == (1, 16, 16) and item["B"].shape == (2, 16, 16)
+    # pure red is L 53.24, a 80.09, b 67.20; scaled as the reference: L/50 - 1, ab/110
+    assert torch.allclose(item["A"], torch.full((1, 16, 16), 53.2408 / 50 - 1), atol=1e-3)
+    expected_ab = torch.tensor([80.0925, 67.2032]).view(2, 1, 1) / 110
+    assert torch.allclose(item["B"], expected_ab.expand(2, 16, 16), atol=1e-3)
+
+
+def test_colorization_needs_one_and_two_channels(tmp_path):
+    with pytest.raises(DatasetError, match="--output_nc 3"):
+        DataOptions(tmp_path, "colorization", input_nc=1, output_nc=3)

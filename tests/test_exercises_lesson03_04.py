@@ -63,7 +63,9 @@ def test_pix2pix_references_match_the_model_step():
 
 def test_cyclegan_references_match_the_model_step():
     torch.manual_seed(0)
-    config = ModelConfig(input_nc=1, output_nc=3, lambda_identity=0.0, **SMALL)
+    config = ModelConfig.for_model(
+        "cycle_gan", input_nc=1, output_nc=3, lambda_identity=0.0, **SMALL
+    )
     model = CycleGANModel(config)
     model.set_input(batch(1, 3))
     G, F = copy.deepcopy(model.netG_A), copy.deepcopy(model.netG_B)

@@ -28,7 +28,7 @@ def batch(channels_a: int = 3, channels_b: int = 3, size: int = 16, seed: int = 
 
 def cyclegan(seed: int = 0, **overrides) -> CycleGANModel:
     torch.manual_seed(seed)
-    config = ModelConfig(**{**SMALL, **overrides})
+    config = ModelConfig.for_model("cycle_gan", **{**SMALL, **overrides})
     return CycleGANModel(config, "cpu", torch.Generator().manual_seed(seed))
 
 
@@ -247,12 +247,12 @@ def test_bad_model_name_and_training_test_model():
 
 
 def test_config_from_command_line_options():
-    train = ModelConfig.from_options(parse_train_options(["--dataroot", "d", "--model", "pix2pix"]))
+    train_opt = parse_train_options(["--dataroot", "d", "--model", "pix2pix"])
+    train = ModelConfig.from_options(train_opt, is_train=True)
     assert train == ModelConfig.pix2pix(gan_mode="vanilla")
     assert train.is_train
-    test = ModelConfig.from_options(
-        parse_test_options(["--dataroot", "d", "--no_dropout", "--model_suffix", "_B"])
-    )
+    test_opt = parse_test_options(["--dataroot", "d", "--no_dropout", "--model_suffix", "_B"])
+    test = ModelConfig.from_options(test_opt, is_train=False)
     assert (test.model, test.is_train, test.model_suffix, test.no_dropout) == (
         "test",
         False,
@@ -261,15 +261,12 @@ def test_config_from_command_line_options():
     )
 
 
-def test_wrapped_networks_train_and_save_bare_state():
-    model = cyclegan()
-    model.netG_A = torch.nn.DataParallel(model.netG_A)  # stands in for DDP: a `.module` wrapper
-    model.netD_A = torch.nn.DataParallel(model.netD_A)
-    model.set_input(batch())
-    assert all(math.isfinite(v) for v in model.optimize_parameters().values())
-    state = model.state_dict()["networks"]
-    assert "model.1.weight" in state["G_A"] and "model.0.weight" in state["D_A"]
-    cyclegan().load_state_dict(model.state_dict())
+def test_plain_config_is_the_references_base_and_each_model_adds_its_own_defaults():
+    assert not ModelConfig().no_dropout  # the reference's --no_dropout is off unless set
+    assert ModelConfig.for_model("cycle_gan").no_dropout  # CycleGAN's generators: no dropout
+    pix2pix = ModelConfig.for_model("pix2pix")
+    assert (pix2pix.netG, pix2pix.norm, pix2pix.no_dropout) == ("unet_256", "batch", False)
+    assert ModelConfig.for_model("pix2pix", netG="unet_32").netG == "unet_32"
 
 
 def test_discriminators_are_trained_on_pool_samples():
@@ -309,3 +306,49 @@ def test_benchmark_script_runs_and_reports_the_ratio(capsys):
     assert bench["main"](tiny + ["--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "plain fp32" in out and "fast path" in out and "speed-up" in out
+
+
+@pytest.mark.parametrize(
+    "rgb, lab",
+    [  # CIELAB of the sRGB primaries and white (D65), as scikit-image's rgb2lab gives them
+        ((1.0, 1.0, 1.0), (100.0, 0.0, 0.0)),
+        ((1.0, 0.0, 0.0), (53.2408, 80.0925, 67.2032)),
+        ((0.0, 1.0, 0.0), (87.7347, -86.1827, 83.1793)),
+        ((0.0, 0.0, 1.0), (32.2970, 79.1875, -107.8602)),
+        ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ],
+)
+def test_rgb_to_lab_known_values_and_back(rgb, lab):
+    image = torch.tensor(rgb).view(3, 1, 1)
+    got = models.rgb_to_lab(image).flatten()
+    assert torch.allclose(got, torch.tensor(lab), atol=0.01), got
+    assert torch.allclose(models.lab_to_rgb(models.rgb_to_lab(image)), image, atol=1e-5)
+
+
+def test_lab_round_trip_on_random_images():
+    images = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(models.lab_to_rgb(models.rgb_to_lab(images)), images, atol=1e-5)
+    L, ab = models.lab_to_model(models.rgb_to_lab(images))
+    assert L.shape == (2, 1, 8, 8) and ab.shape == (2, 2, 8, 8)
+    assert L.min() >= -1 and L.max() <= 1 and ab.abs().max() <= 1
+    assert torch.allclose(models.model_to_rgb(L, ab), images * 2 - 1, atol=1e-4)
+
+
+def test_colorization_model_trains_l_to_ab_and_shows_rgb():
+    torch.manual_seed(0)
+    config = ModelConfig.for_model("colorization", netG="unet_32", ngf=4, ndf=4)
+    assert (config.input_nc, config.output_nc) == (1, 2)
+    model = create_model(config)
+    assert isinstance(model, models.ColorizationModel)
+    lab = models.rgb_to_lab(torch.rand(2, 3, 32, 32))
+    L, ab = models.lab_to_model(lab)
+    model.set_input({"A": L, "B": ab, "A_paths": ["a", "b"], "B_paths": ["a", "b"]})
+    losses = model.optimize_parameters()
+    assert list(losses) == ["G_GAN", "G_L1", "D_real", "D_fake"]
+    assert all(math.isfinite(v) for v in losses.values())
+    visuals = model.visuals()
+    assert list(visuals) == ["real_A", "real_B_rgb", "fake_B_rgb"]
+    assert visuals["real_B_rgb"].shape == visuals["fake_B_rgb"].shape == (2, 3, 32, 32)
+    assert torch.allclose(visuals["real_B_rgb"], models.lab_to_rgb(lab) * 2 - 1, atol=1e-4)
+    with pytest.raises(ValueError, match="--output_nc 3"):
+        create_model(ModelConfig.for_model("colorization", output_nc=3, netG="unet_32"))

@@ -4,7 +4,8 @@ Three processes train the same tiny CycleGAN on a tiny fake dataset (random crop
 random B partners, a full image pool, a learning rate that decays across epochs):
 
 1. uninterrupted, 6 iterations;
-2. killed with SIGKILL right after iteration 5 (the last full-state save was at iteration 4);
+2. killed with SIGKILL right after iteration 5 (the last full-state save was at iteration 4),
+   by a crash the test injects into that process (the training code has no hook for it);
 3. resumed from that save with ``--continue_train``: it redoes iteration 5, then 6.
 
 Networks and optimizer states of runs 1 and 3 must be equal bit for bit (``torch.equal``).
@@ -29,9 +30,32 @@ TINY = [
 ]  # fmt: skip
 
 
-def train(dataroot, checkpoints, *extra: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "cyclegan_lib", "train", "--dataroot", str(dataroot),
-               "--checkpoints_dir", str(checkpoints), "--name", "run", *TINY, *extra]  # fmt: skip
+CRASH_AFTER = """
+import os, signal, sys
+from cyclegan_lib.cli import train
+from cyclegan_lib.models import CycleGANModel
+
+optimize, steps = CycleGANModel.optimize_parameters, []
+
+def optimize_then_crash(self):
+    losses = optimize(self)
+    steps.append(losses)
+    if len(steps) == int(sys.argv[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return losses
+
+CycleGANModel.optimize_parameters = optimize_then_crash
+sys.exit(train.main(sys.argv[2:]))
+"""
+"""``cyclegan train`` that SIGKILLs itself right after its N-th iteration, like a power cut."""
+
+
+def train(dataroot, checkpoints, *extra: str, crash_after: int = 0) -> subprocess.CompletedProcess:
+    flags = ["--dataroot", str(dataroot), "--checkpoints_dir", str(checkpoints), "--name", "run"]
+    entry = (
+        ["-c", CRASH_AFTER, str(crash_after)] if crash_after else ["-m", "cyclegan_lib", "train"]
+    )
+    command = [sys.executable, *entry, *flags, *TINY, *extra]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COURSE_PROFILE": "smoke"}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
@@ -61,7 +85,7 @@ def test_kill_9_and_continue_train_gives_bit_identical_weights(tmp_path):
     straight = train(data, tmp_path / "straight")
     assert straight.returncode == 0, straight.stderr
 
-    killed = train(data, tmp_path / "resumed", "--debug_kill_at_iter", "5")
+    killed = train(data, tmp_path / "resumed", crash_after=5)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     saved = final_state(tmp_path / "resumed")
     assert saved["position"] == {"epoch": 2, "batches_done": 1, "epoch_iter": 1, "total_iters": 4}

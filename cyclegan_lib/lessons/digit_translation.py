@@ -138,7 +138,8 @@ def cyclegan_config(
     (the reference refuses it too). ``lambda_cycle`` weighs ||F(G(x)) - x||₁ (the
     reference's ``lambda_A``) and ``lambda_y``, if given, ||G(F(y)) - y||₁ (``lambda_B``).
     """
-    return ModelConfig(
+    return ModelConfig.for_model(
+        "cycle_gan",
         input_nc=1,
         output_nc=3,
         netG=recipe.netG,

@@ -1,4 +1,4 @@
-"""The reference's folder datasets: ``unaligned``, ``aligned`` and ``single``.
+"""The reference's folder datasets: ``unaligned``, ``aligned``, ``single`` and ``colorization``.
 
 Folder layouts (``--dataroot`` and ``--phase``, as in the reference's ``data/``):
 
@@ -9,6 +9,8 @@ Folder layouts (``--dataroot`` and ``--phase``, as in the reference's ``data/``)
   half and B on its right half; both halves get the same crop and flip.
 * ``single`` (``--model test``): one domain, from ``<dataroot>/<phase>A`` when that
   folder exists (``<phase>B`` with ``--direction BtoA``), else ``<dataroot>`` itself.
+* ``colorization`` (``--model colorization``): any RGB images in ``<dataroot>/<phase>/``;
+  A is the L channel of each image in CIELAB, B its a and b channels.
 
 Items are dicts ``{'A', 'B', 'A_paths', 'B_paths'}`` (``single``: ``{'A', 'A_paths'}``)
 holding float tensors in [-1, 1] of shape (C, H, W) and the path strings. As in the
@@ -19,8 +21,9 @@ channels (1 = grayscale, 3 = RGB).
 Randomness (the B partner, crops, flips) comes from a ``torch.Generator`` seeded per
 item from ``(seed, epoch, index)``. An item is therefore the same whichever worker
 process loads it and in whatever order, and a resumed run gets exactly the items
-of the run it continues: call :meth:`FolderDataset.set_epoch` (or :func:`set_epoch`
-on the loader) before iterating each epoch, without ``persistent_workers``.
+of the run it continues. :func:`epoch_loader` makes the loader the trainer uses: the order
+of each epoch depends only on ``(seed, epoch)``, and it can skip the batches a resumed run
+has already trained on.
 
 Bad input: a missing or empty folder, bad options or a folder with no readable
 image raise :class:`DatasetError` naming the path or option. An image that cannot
@@ -31,20 +34,24 @@ Files without an image extension are ignored, as in the reference.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
+from cyclegan_lib.models import DIRECTIONS, Direction, lab_to_model, rgb_to_lab
 from cyclegan_lib.pipeline.transforms import (
     Preprocess,
+    PreprocessMode,
     build_transform,
     sample_params,
     validate_preprocess,
@@ -53,8 +60,9 @@ from cyclegan_lib.pipeline.transforms import (
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff")
 """The reference's list (``data/image_folder.py``), matched here without regard to case."""
 
-DATASET_MODES = ("unaligned", "aligned", "single")
-DIRECTIONS = ("AtoB", "BtoA")
+DatasetMode = Literal["unaligned", "aligned", "single", "colorization"]
+DATASET_MODES: tuple[DatasetMode, ...] = get_args(DatasetMode)
+"""``--dataset_mode`` values: the keys of :data:`DATASET_CLASSES` (a test checks that they agree)."""
 BACKGROUND = (255, 255, 255)
 """Transparent pixels are composited onto white before the alpha channel is dropped."""
 
@@ -84,12 +92,12 @@ class DataOptions:
     """
 
     dataroot: str | Path = "."
-    dataset_mode: str = "unaligned"
+    dataset_mode: DatasetMode = "unaligned"
     phase: str = "train"
-    direction: str = "AtoB"
+    direction: Direction = "AtoB"
     input_nc: int = 3
     output_nc: int = 3
-    preprocess: str = "resize_and_crop"
+    preprocess: PreprocessMode = "resize_and_crop"
     load_size: int = 286
     crop_size: int = 256
     no_flip: bool = False
@@ -108,11 +116,7 @@ class DataOptions:
                 raise DatasetError(
                     f"{option} {value!r} is unknown; use one of {', '.join(allowed)}"
                 )
-        for option, value in (("--input_nc", self.input_nc), ("--output_nc", self.output_nc)):
-            if value not in (1, 3):
-                raise DatasetError(
-                    f"{option} {value!r}: image folders give 1 (grayscale) or 3 (RGB) channels"
-                )
+        self._check_channels()
         if not self.max_dataset_size >= 1:
             raise DatasetError(
                 f"--max_dataset_size must be at least 1, got {self.max_dataset_size!r}"
@@ -121,6 +125,22 @@ class DataOptions:
             validate_preprocess(self.preprocess, self.load_size, self.crop_size)
         except ValueError as error:
             raise DatasetError(str(error)) from None
+
+    def _check_channels(self) -> None:
+        """Image folders give 1 (grayscale) or 3 (RGB) channels; colorization gives L and ab."""
+        if self.dataset_mode == "colorization":
+            if (self.input_nc, self.output_nc, self.direction) != (1, 2, "AtoB"):
+                raise DatasetError(
+                    "--dataset_mode colorization gives L (--input_nc 1) and ab (--output_nc 2) "
+                    f"with --direction AtoB, got --input_nc {self.input_nc} "
+                    f"--output_nc {self.output_nc} --direction {self.direction}"
+                )
+            return
+        for option, value in (("--input_nc", self.input_nc), ("--output_nc", self.output_nc)):
+            if value not in (1, 3):
+                raise DatasetError(
+                    f"{option} {value!r}: image folders give 1 (grayscale) or 3 (RGB) channels"
+                )
 
     @classmethod
     def from_options(cls, options: Any) -> DataOptions:
@@ -321,6 +341,30 @@ class AlignedDataset(FolderDataset):
         }
 
 
+class ColorizationDataset(FolderDataset):
+    """``<phase>/`` RGB images as (L, ab) in CIELAB (the reference's ``colorization_dataset.py``).
+
+    Each image is resized, cropped and flipped as ``--preprocess`` says, then converted:
+    ``A`` is L scaled to [-1, 1] (``L/50 - 1``), ``B`` is ab scaled by 1/110.
+    """
+
+    def __init__(self, options: DataOptions) -> None:
+        super().__init__(options)
+        root = Path(options.dataroot)
+        hint = f"--dataset_mode colorization expects RGB images in {root}/{options.phase}/"
+        self.AB_paths = find_images(_require_folder(root / options.phase, hint),
+                                    options.max_dataset_size)  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.AB_paths)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        path, image = self.read(self.AB_paths, index)
+        rgb = (self.transformed(image, 3, self.generator(index)) + 1) / 2
+        lightness, colour = lab_to_model(rgb_to_lab(rgb))
+        return {"A": lightness, "B": colour, "A_paths": path, "B_paths": path}
+
+
 class SingleDataset(FolderDataset):
     """One domain for ``--model test``: ``<dataroot>/<phase>A`` if present, else ``<dataroot>``."""
 
@@ -343,10 +387,11 @@ class SingleDataset(FolderDataset):
         }
 
 
-DATASET_CLASSES: dict[str, type[FolderDataset]] = {
+DATASET_CLASSES: dict[DatasetMode, type[FolderDataset]] = {
     "unaligned": UnalignedDataset,
     "aligned": AlignedDataset,
     "single": SingleDataset,
+    "colorization": ColorizationDataset,
 }
 
 
@@ -363,39 +408,49 @@ def create_dataset(options: DataOptions | Any) -> FolderDataset:
     return DATASET_CLASSES[options.dataset_mode](options)
 
 
-def create_dataloader(
+class SkipFirst(Sampler[int]):
+    """A sampler without its first ``skip`` indices: the rest of an interrupted epoch."""
+
+    def __init__(self, sampler: Sampler[int], skip: int) -> None:
+        self.sampler, self.skip = sampler, skip
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.islice(iter(self.sampler), self.skip, None)
+
+    def __len__(self) -> int:
+        return max(len(self.sampler) - self.skip, 0)  # type: ignore[arg-type]
+
+
+def epoch_loader(
     dataset: FolderDataset,
-    batch_size: int = 1,
+    epoch: int,
     *,
+    batch_size: int = 1,
     shuffle: bool = True,
     seed: int = 0,
+    skip_batches: int = 0,
     num_workers: int = 0,
     rank: int = 0,
     world_size: int = 1,
+    pin_memory: bool = False,
 ) -> DataLoader:
-    """A loader whose order depends only on ``(seed, epoch)``, on one process or several (DDP).
+    """The loader of ``epoch`` for process ``rank`` of ``world_size``, without its first batches.
 
-    A ``DistributedSampler`` (one replica unless ``world_size`` > 1) shuffles each
-    epoch from ``seed + epoch``, so no sampler state needs saving for an exact
-    resume: call :func:`set_epoch` before each epoch. The reference shuffles unless
-    ``--serial_batches`` (pass ``shuffle=not serial_batches``) and keeps the last,
-    short batch, so a dataset smaller than the batch gives one short batch.
+    A ``DistributedSampler`` (one replica on a single process) shuffles from ``seed + epoch``
+    (in order with ``shuffle=False``, the reference's ``--serial_batches``) and the dataset
+    draws each item's crop, flip and partner from ``(seed, epoch, index)``, so no loader state
+    needs saving for an exact resume: the resumed run skips ``skip_batches`` batches. The last,
+    short batch is kept, as in the reference. The loader has its own generator, so starting
+    it draws nothing from torch's global RNG (which would shift dropout and pools on a resume).
     """
-    if batch_size < 1:
-        raise DatasetError(f"--batch_size must be at least 1, got {batch_size}")
-    sampler = DistributedSampler(
-        dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False
-    )
-    # The loader's own generator: starting an iterator then draws nothing from torch's global RNG.
-    generator = torch.Generator().manual_seed(seed)
+    dataset.set_epoch(epoch)
+    sampler = DistributedSampler(dataset, world_size, rank, shuffle=shuffle, seed=seed)
+    sampler.set_epoch(epoch)
     return DataLoader(
-        dataset, batch_size, sampler=sampler, num_workers=num_workers, generator=generator
+        dataset,
+        batch_size=batch_size,
+        sampler=SkipFirst(sampler, skip_batches * batch_size),
+        num_workers=num_workers,
+        generator=torch.Generator().manual_seed(seed + epoch),
+        pin_memory=pin_memory,
     )
-
-
-def set_epoch(loader: DataLoader, epoch: int) -> None:
-    """Point the loader's sampler and dataset at ``epoch`` (call before iterating it)."""
-    if isinstance(loader.sampler, DistributedSampler):
-        loader.sampler.set_epoch(epoch)
-    if isinstance(loader.dataset, FolderDataset):
-        loader.dataset.set_epoch(epoch)

@@ -10,6 +10,11 @@ The option names and defaults are the reference's (``options/base_options.py``,
 * no hidden default changes: a model's defaults live in :data:`MODEL_DEFAULTS`, the fixed test
   settings in :data:`TEST_FIXED`, and :func:`format_options` marks every value that differs from
   the plain default.
+
+Nothing is declared twice: the allowed values of ``--norm``, ``--netD``, ``--gan_mode``,
+``--dataset_mode``, ``--preprocess``, ``--lr_policy``, ``--model``... are read from the modules
+that implement them, a model's settings take their defaults from :class:`ModelConfig`, and
+each model's defaults from its class (``tests/test_options.py`` checks that they agree).
 """
 
 from __future__ import annotations
@@ -25,17 +30,23 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 
 import torch
 
-from cyclegan_lib.networks import parse_generator_name
+from cyclegan_lib.losses import GAN_MODES, GanMode
+from cyclegan_lib.models import DIRECTIONS, MODELS, Direction, ModelConfig, ModelName
+from cyclegan_lib.networks import (
+    DISCRIMINATORS,
+    INIT_TYPES,
+    NORMS,
+    DiscriminatorName,
+    InitType,
+    Norm,
+    parse_generator_name,
+)
+from cyclegan_lib.pipeline.datasets import DATASET_MODES, DatasetMode
+from cyclegan_lib.pipeline.schedulers import LR_POLICIES, LrPolicy
+from cyclegan_lib.pipeline.transforms import PREPROCESS_MODES, PreprocessMode
 
-MODELS = ("cycle_gan", "pix2pix", "test")
-NET_D = ("basic", "n_layers", "pixel")
-NORMS = ("instance", "batch", "none")
-INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
-DATASET_MODES = ("unaligned", "aligned", "single")
-DIRECTIONS = ("AtoB", "BtoA")
-PREPROCESS = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
-GAN_MODES = ("vanilla", "lsgan", "wgangp")
-LR_POLICIES = ("linear", "step", "plateau", "cosine")
+BASE = ModelConfig()
+"""The reference's base defaults of every model setting (``--ngf 64``, ``--lr 0.0002``...)."""
 
 DEFAULT_GPU_IDS: tuple[int, ...] = (0,) if torch.cuda.is_available() else ()
 """The reference's default is GPU 0; on a machine without CUDA it is ``-1`` (the CPU)."""
@@ -43,7 +54,7 @@ DEFAULT_GPU_IDS: tuple[int, ...] = (0,) if torch.cuda.is_available() else ()
 T = TypeVar("T")
 
 
-def option(default: Any, help: str, **parse: Any) -> Any:
+def option(default: T, help: str, **parse: Any) -> T:
     """A dataclass field that also describes its command-line flag (``choices``, ``type``...)."""
     return field(default=default, metadata={"help": help, **parse})
 
@@ -105,7 +116,7 @@ def generator_name(text: str) -> str:
 class BaseOptions:
     """Options shared by training and testing (the reference's ``BaseOptions``)."""
 
-    dataroot: str = option(None, "path to images (with subfolders trainA, trainB, testA, ...)")
+    dataroot: str = option("", "path to images (with subfolders trainA, trainB, testA, ...)")
     name: str = option("experiment_name", "experiment name: where samples and models are stored")
     gpu_ids: tuple[int, ...] = option(
         DEFAULT_GPU_IDS,
@@ -114,22 +125,32 @@ class BaseOptions:
         type=gpu_ids,
     )  # fmt: skip
     checkpoints_dir: str = option("./checkpoints", "models are saved here")
-    model: str = option("cycle_gan", "which model to use", choices=MODELS)
-    input_nc: int = option(3, "input image channels: 3 for RGB, 1 for grayscale", type=positive_int)
-    output_nc: int = option(
-        3, "output image channels: 3 for RGB, 1 for grayscale", type=positive_int
+    model: ModelName = option(BASE.model, "which model to use", choices=tuple(MODELS))
+    input_nc: int = option(
+        BASE.input_nc, "input image channels: 3 for RGB, 1 for grayscale", type=positive_int
     )
-    ngf: int = option(64, "generator filters in the last conv layer", type=positive_int)
-    ndf: int = option(64, "discriminator filters in the first conv layer", type=positive_int)
-    netD: str = option("basic", "discriminator: basic = 70x70 PatchGAN", choices=NET_D)
-    netG: str = option("resnet_9blocks", "generator architecture", type=generator_name)
-    n_layers_D: int = option(3, "conv layers of D when --netD n_layers", type=positive_int)
-    norm: str = option("instance", "normalization layer", choices=NORMS)
-    init_type: str = option("normal", "weight initialization", choices=INIT_TYPES)
-    init_gain: float = option(0.02, "scale of normal, xavier and orthogonal init", type=float)
-    no_dropout: bool = option(False, "no dropout in the generator")
-    dataset_mode: str = option("unaligned", "how datasets are loaded", choices=DATASET_MODES)
-    direction: str = option("AtoB", "translation direction", choices=DIRECTIONS)
+    output_nc: int = option(
+        BASE.output_nc, "output image channels: 3 for RGB, 1 for grayscale", type=positive_int
+    )
+    ngf: int = option(BASE.ngf, "generator filters in the last conv layer", type=positive_int)
+    ndf: int = option(BASE.ndf, "discriminator filters in the first conv layer", type=positive_int)
+    netD: DiscriminatorName = option(
+        BASE.netD, "discriminator: basic = 70x70 PatchGAN", choices=DISCRIMINATORS
+    )
+    netG: str = option(BASE.netG, "generator architecture", type=generator_name)
+    n_layers_D: int = option(
+        BASE.n_layers_D, "conv layers of D when --netD n_layers", type=positive_int
+    )
+    norm: Norm = option(BASE.norm, "normalization layer", choices=NORMS)
+    init_type: InitType = option(BASE.init_type, "weight initialization", choices=INIT_TYPES)
+    init_gain: float = option(
+        BASE.init_gain, "scale of normal, xavier and orthogonal init", type=float
+    )
+    no_dropout: bool = option(BASE.no_dropout, "no dropout in the generator")
+    dataset_mode: DatasetMode = option(
+        "unaligned", "how datasets are loaded", choices=DATASET_MODES
+    )
+    direction: Direction = option(BASE.direction, "translation direction", choices=DIRECTIONS)
     serial_batches: bool = option(False, "take images in order instead of shuffling")
     num_threads: int = option(4, "data loading worker processes", type=non_negative_int)
     batch_size: int = option(
@@ -138,8 +159,8 @@ class BaseOptions:
     load_size: int = option(286, "scale images to this size", type=positive_int)
     crop_size: int = option(256, "then crop to this size", type=positive_int)
     max_dataset_size: float = option(math.inf, "use at most this many images", type=dataset_size)
-    preprocess: str = option(
-        "resize_and_crop", "scaling and cropping at load time", choices=PREPROCESS
+    preprocess: PreprocessMode = option(
+        "resize_and_crop", "scaling and cropping at load time", choices=PREPROCESS_MODES
     )
     no_flip: bool = option(False, "do not flip images for data augmentation")
     display_winsize: int = option(256, "image size on the HTML page", type=positive_int)
@@ -151,7 +172,7 @@ class BaseOptions:
     suffix: str = option("", "appended to --name, may use fields: {model}_{netG}_size{load_size}")
     seed: int = option(0, "seed of every random number generator (not in the reference)", type=int)
     amp: bool = option(
-        False, "mixed precision on CUDA: bf16 if supported, else fp16 (never on CPU)"
+        BASE.amp, "mixed precision on CUDA: bf16 if supported, else fp16 (never on CPU)"
     )
 
     is_train: ClassVar[bool] = False
@@ -170,15 +191,22 @@ class TrainOptions(BaseOptions):
     is_train: ClassVar[bool] = True
 
     display_freq: int = option(
-        400, "iterations between updates of the HTML page", type=positive_int
+        400, "iterations between images sent to visdom, wandb, tensorboard", type=positive_int
     )
-    display_ncols: int = option(4, "images per row on the HTML page", type=non_negative_int)
+    display_ncols: int = option(
+        4, "images per row in visdom (0: a window per image)", type=non_negative_int
+    )
     display_id: int = option(
-        1, "accepted for compatibility; results go to web/index.html", type=int
+        1, "visdom window id when visdom is installed (<= 0: no visdom)", type=int
     )
-    display_server: str = option("http://localhost", "accepted for compatibility (visdom)")
-    display_env: str = option("main", "accepted for compatibility (visdom)")
-    display_port: int = option(8097, "accepted for compatibility (visdom)", type=int)
+    display_server: str = option("http://localhost", "visdom server")
+    display_env: str = option("main", "visdom environment")
+    display_port: int = option(8097, "visdom server port", type=int)
+    use_wandb: bool = option(False, "log losses and images to Weights & Biases")
+    wandb_project_name: str = option("CycleGAN-and-pix2pix", "wandb project")
+    use_tensorboard: bool = option(
+        False, "log to checkpoints/<name>/tensorboard (not in the reference)"
+    )
     update_html_freq: int = option(1000, "iterations between saved HTML images", type=positive_int)
     print_freq: int = option(100, "iterations between loss prints", type=positive_int)
     no_html: bool = option(False, "do not write checkpoints/<name>/web/")
@@ -196,22 +224,24 @@ class TrainOptions(BaseOptions):
     n_epochs_decay: int = option(
         100, "epochs to decay the learning rate to zero", type=non_negative_int
     )
-    beta1: float = option(0.5, "Adam's beta1", type=non_negative_float)
-    lr: float = option(0.0002, "initial Adam learning rate", type=non_negative_float)
-    gan_mode: str = option("lsgan", "GAN objective", choices=GAN_MODES)
-    pool_size: int = option(50, "size of the image history pool (0: none)", type=non_negative_int)
-    lr_policy: str = option("linear", "learning rate policy", choices=LR_POLICIES)
+    beta1: float = option(BASE.beta1, "Adam's beta1", type=non_negative_float)
+    lr: float = option(BASE.lr, "initial Adam learning rate", type=non_negative_float)
+    gan_mode: GanMode = option(BASE.gan_mode, "GAN objective", choices=GAN_MODES)
+    pool_size: int = option(
+        BASE.pool_size, "size of the image history pool (0: none)", type=non_negative_int
+    )
+    lr_policy: LrPolicy = option("linear", "learning rate policy", choices=LR_POLICIES)
     lr_decay_iters: int = option(50, "step policy: decay every this many epochs", type=positive_int)
     lambda_A: float = option(
-        10.0, "cycle_gan: weight of cycle loss A->B->A", type=non_negative_float
+        BASE.lambda_A, "cycle_gan: weight of cycle loss A->B->A", type=non_negative_float
     )
     lambda_B: float = option(
-        10.0, "cycle_gan: weight of cycle loss B->A->B", type=non_negative_float
+        BASE.lambda_B, "cycle_gan: weight of cycle loss B->A->B", type=non_negative_float
     )
-    lambda_identity: float = option(0.5, "cycle_gan: identity weight, relative to lambda_A/B", type=non_negative_float)  # fmt: skip
-    lambda_L1: float = option(100.0, "pix2pix: weight of the L1 loss", type=non_negative_float)
-    debug_kill_at_iter: int = option(0, argparse.SUPPRESS, type=non_negative_int)
-    """Hidden: SIGKILL this process right after global iteration N (tests exact resume)."""
+    lambda_identity: float = option(BASE.lambda_identity, "cycle_gan: identity weight, relative to lambda_A/B", type=non_negative_float)  # fmt: skip
+    lambda_L1: float = option(
+        BASE.lambda_L1, "pix2pix: weight of the L1 loss", type=non_negative_float
+    )
 
     @property
     def total_epochs(self) -> int:
@@ -230,7 +260,9 @@ class TestOptions(BaseOptions):
     phase: str = option("test", "train, val, test, ...")
     eval: bool = option(False, "use eval mode (dropout off, batch-norm running stats) when testing")
     num_test: int = option(50, "how many test images to run", type=positive_int)
-    model_suffix: str = option("", "--model test loads latest_net_G<suffix>.pth, e.g. _A")
+    model_suffix: str = option(
+        BASE.model_suffix, "--model test loads latest_net_G<suffix>.pth, e.g. _A"
+    )
 
     @property
     def results_page_dir(self) -> Path:
@@ -240,19 +272,7 @@ class TestOptions(BaseOptions):
 
 
 MODEL_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
-    # model: {phase: defaults}, as each reference model's ``modify_commandline_options``.
-    "cycle_gan": {"train": {"no_dropout": True}, "test": {"no_dropout": True}},
-    "pix2pix": {
-        "train": {
-            "norm": "batch",
-            "netG": "unet_256",
-            "dataset_mode": "aligned",
-            "pool_size": 0,
-            "gan_mode": "vanilla",
-        },
-        "test": {"norm": "batch", "netG": "unet_256", "dataset_mode": "aligned"},
-    },  # fmt: skip
-    "test": {"test": {"dataset_mode": "single"}},
+    name: model.option_defaults for name, model in MODELS.items()
 }
 """Defaults that depend on ``--model``; a flag given on the command line always wins."""
 
@@ -287,8 +307,9 @@ def build_parser(options_class: type, prog: str) -> OptionsParser:
     )
     for spec in dataclasses.fields(options_class):
         meta = dict(spec.metadata)
+        required = spec.name == "dataroot"
         help_text = meta.pop("help")
-        if help_text != argparse.SUPPRESS:
+        if not required:
             help_text = f"{help_text} (default: {_show(spec.default)})"
         if spec.type in ("bool", bool):
             parser.add_argument(f"--{spec.name}", action="store_true", help=help_text)
@@ -296,8 +317,7 @@ def build_parser(options_class: type, prog: str) -> OptionsParser:
             meta.setdefault("type", str)
             metavar = None if "choices" in meta else spec.name.upper()  # choices show as {a,b}
             parser.add_argument(
-                f"--{spec.name}", help=help_text, metavar=metavar,
-                required=spec.name == "dataroot", **meta,
+                f"--{spec.name}", help=help_text, metavar=metavar, required=required, **meta,
             )  # fmt: skip
     return parser
 
@@ -335,7 +355,8 @@ def resolve(options_class: type[T], given: dict[str, Any]) -> T:
     phase = next(f.default for f in dataclasses.fields(options_class) if f.name == "phase")
     model = given.get("model", TEST_DEFAULTS["model"] if phase == "test" else "cycle_gan")
     if phase not in MODEL_DEFAULTS[model]:
-        raise OptionError("--model", f"{model!r} is for testing only (use cycle_gan or pix2pix)")
+        trainable = ", ".join(name for name, phases in MODEL_DEFAULTS.items() if phase in phases)
+        raise OptionError("--model", f"{model!r} is for testing only (use one of {trainable})")
     values = {**defaults_for(options_class, model), **given}
     if phase == "test":
         values.update(TEST_FIXED)
@@ -395,8 +416,6 @@ def format_options(opt: BaseOptions) -> str:
     plain = {f.name: f.default for f in dataclasses.fields(opt)}
     lines = ["----------------- Options ---------------"]
     for name in sorted(plain):
-        if name == "debug_kill_at_iter":
-            continue
         value = getattr(opt, name)
         comment = "" if value == plain[name] else f"\t[default: {_show(plain[name])}]"
         lines.append(f"{name:>25}: {_show(value):<30}{comment}")

@@ -14,13 +14,20 @@ here it raises at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal, get_args
+
 from torch.optim import Optimizer, lr_scheduler
 
-LR_POLICIES = ("linear", "step", "plateau", "cosine")
+LrPolicy = Literal["linear", "step", "plateau", "cosine"]
+LR_POLICIES: tuple[LrPolicy, ...] = get_args(LrPolicy)
+"""``--lr_policy`` values, each built by :func:`get_scheduler` (the options read them from here)."""
 Scheduler = lr_scheduler.LRScheduler | lr_scheduler.ReduceLROnPlateau
 
 
-def linear_decay(n_epochs: int, n_epochs_decay: int, epoch_count: int = 1):
+def linear_decay(
+    n_epochs: int, n_epochs_decay: int, epoch_count: int = 1
+) -> Callable[[int], float]:
     """The reference's ``lambda_rule``: the LR factor after ``steps`` scheduler steps."""
 
     def factor(steps: int) -> float:
@@ -31,7 +38,7 @@ def linear_decay(n_epochs: int, n_epochs_decay: int, epoch_count: int = 1):
 
 def get_scheduler(
     optimizer: Optimizer,
-    lr_policy: str = "linear",
+    lr_policy: LrPolicy = "linear",
     n_epochs: int = 100,
     n_epochs_decay: int = 100,
     epoch_count: int = 1,
@@ -69,7 +76,7 @@ def step_scheduler(scheduler: Scheduler, metric: float = 0.0) -> None:
         scheduler.step()
 
 
-def apply_schedule_at_resume(scheduler) -> None:
+def apply_schedule_at_resume(scheduler: Scheduler) -> None:
     """After ``load_state_dict``: set the LR that *this* run's ``linear`` rule gives now.
 
     The optimizer state carries the LR of the run that saved it. Continuing with a

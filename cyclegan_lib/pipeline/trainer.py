@@ -16,34 +16,26 @@ bit-identical weights on the CPU (``tests/test_resume.py`` kills a run with SIGK
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
-import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from tqdm.auto import tqdm
 
-from cyclegan_lib.models import BaseModel, ModelConfig, create_model
+from cyclegan_lib.models import ARCHITECTURE, BaseModel, ModelConfig, create_model
 from cyclegan_lib.networks import count_parameters
 from cyclegan_lib.pipeline import checkpoints, distributed
-from cyclegan_lib.pipeline.datasets import FolderDataset, create_dataset
+from cyclegan_lib.pipeline.datasets import create_dataset, epoch_loader
 from cyclegan_lib.pipeline.options import TrainOptions
 from cyclegan_lib.pipeline.pages import TrainingPage
 from cyclegan_lib.pipeline.pretrained import load_network
 from cyclegan_lib.pipeline.schedulers import apply_schedule_at_resume, get_scheduler, step_scheduler
 from cyclegan_lib.runtime import seed_everything
-
-ARCHITECTURE_OPTIONS = ("model", "netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout",
-                        "input_nc", "output_nc", "pool_size", "gan_mode")  # fmt: skip
-"""Options that must match the checkpoint for its state to load."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -69,43 +61,6 @@ class Position:
 
     def next_epoch(self) -> Position:
         return replace(self, epoch=self.epoch + 1, batches_done=0, epoch_iter=0)
-
-
-class SkipFirst(Sampler):
-    """A sampler without its first ``skip`` indices: the rest of an interrupted epoch."""
-
-    def __init__(self, sampler: Sampler, skip: int) -> None:
-        self.sampler, self.skip = sampler, skip
-
-    def __iter__(self) -> Iterator[int]:
-        return itertools.islice(iter(self.sampler), self.skip, None)
-
-    def __len__(self) -> int:
-        return max(len(self.sampler) - self.skip, 0)
-
-
-def epoch_loader(
-    dataset: FolderDataset, opt: TrainOptions, context: distributed.Context, epoch: int, skip: int
-) -> DataLoader:
-    """The loader of ``epoch`` for this process, without its first ``skip`` batches.
-
-    The order comes from a ``DistributedSampler`` seeded with ``seed`` and ``epoch`` (one
-    replica on a single process). The loader has its own generator, so starting it does not
-    draw from torch's global RNG, which would shift dropout and pools after a resume.
-    """
-    dataset.set_epoch(epoch)
-    sampler = DistributedSampler(
-        dataset, context.world_size, context.rank, shuffle=not opt.serial_batches, seed=opt.seed
-    )
-    sampler.set_epoch(epoch)
-    return DataLoader(
-        dataset,
-        batch_size=opt.batch_size,
-        sampler=SkipFirst(sampler, skip * opt.batch_size),
-        num_workers=opt.num_threads,
-        generator=torch.Generator().manual_seed(opt.seed + epoch),
-        pin_memory=context.device.type == "cuda",
-    )
 
 
 def check_finite(
@@ -263,7 +218,7 @@ class Trainer:
 
     def check_same_architecture(self, saved: Mapping[str, Any]) -> None:
         """A clear error when the command line describes a different model than the checkpoint."""
-        changed = [k for k in ARCHITECTURE_OPTIONS if saved.get(k) != getattr(self.opt, k)]
+        changed = [k for k in ARCHITECTURE if saved.get(k) != getattr(self.opt, k)]
         if changed:
             was = ", ".join(f"--{k} {saved.get(k)}" for k in changed)
             raise checkpoints.CheckpointError(
@@ -322,7 +277,18 @@ class Trainer:
     def run_epoch(self) -> None:
         opt, epoch = self.opt, self.position.epoch
         self.epoch_start = time.perf_counter()
-        loader = epoch_loader(self.dataset, opt, self.context, epoch, self.position.batches_done)
+        loader = epoch_loader(
+            self.dataset,
+            epoch,
+            batch_size=opt.batch_size,
+            shuffle=not opt.serial_batches,
+            seed=opt.seed,
+            skip_batches=self.position.batches_done,
+            num_workers=opt.num_threads,
+            rank=self.context.rank,
+            world_size=self.context.world_size,
+            pin_memory=self.context.device.type == "cuda",
+        )
         images_per_step = opt.batch_size * self.context.world_size
         bar = tqdm(
             loader, desc=f"epoch {epoch}/{opt.total_epochs}", disable=self.quiet, leave=False
@@ -345,8 +311,6 @@ class Trainer:
             if total % opt.save_latest_freq == 0:
                 self.say(f"saving the latest model (epoch {epoch}, total_iters {total})")
                 self.save((f"iter_{total}",) if opt.save_by_iter else ("latest",))
-            if total == opt.debug_kill_at_iter:
-                os.kill(os.getpid(), signal.SIGKILL)
             data_start = time.perf_counter()
 
     def end_epoch(self) -> None:

@@ -35,6 +35,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Literal, get_args
 
 import torch
 from PIL import Image
@@ -42,13 +43,9 @@ from torchvision import transforms
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-PREPROCESS_MODES = (
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "none",
-)
+PreprocessMode = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
+PREPROCESS_MODES: tuple[PreprocessMode, ...] = get_args(PreprocessMode)
+"""``--preprocess`` values, each handled by :class:`Preprocess` (the options read them from here)."""
 SIZE_MULTIPLE = 4
 """``--preprocess none`` rounds sizes to this multiple (the reference's ``base=4``)."""
 
@@ -61,7 +58,7 @@ Size = tuple[int, int]  # (width, height), as PIL reports it
 class Preprocess:
     """The reference's preprocessing options: ``--preprocess --load_size --crop_size --no_flip``."""
 
-    mode: str = "resize_and_crop"
+    mode: PreprocessMode = "resize_and_crop"
     load_size: int = 286
     crop_size: int = 256
     no_flip: bool = False
