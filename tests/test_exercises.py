@@ -56,3 +56,23 @@ def test_observe_compares_side_effects():
     exercise = Exercise("init", zero, make_cases, hint="zeros")
     assert grade(zero, exercise).status == "passed"
     assert grade(ones, exercise).status == "failed"
+
+
+def test_a_known_mistake_is_named_and_only_the_differing_entry_shown():
+    def make_cases():
+        return [Case((torch.tensor([1.0, 2.0]),))]
+
+    def observe_all(values):
+        return {"sum": values.sum(), "values": values}
+
+    def doubled(values):
+        return observe_all(2 * values)
+
+    exercise = Exercise(
+        "sum", observe_all, make_cases, hint="", mistakes={"the values are doubled": doubled}
+    )
+    message = grade(doubled, exercise).message
+    assert "This is what happens when the values are doubled." in message
+    assert "[3]" in message and "[6]" in message and "[1, 2]" not in message
+    unknown = grade(lambda values: observe_all(-values), exercise).message
+    assert "This is what happens" not in unknown

@@ -9,7 +9,7 @@ from cyclegan_lib.lessons.exercises import check, grade
 from cyclegan_lib.lessons.exercises import lesson03 as l03
 from cyclegan_lib.lessons.exercises import lesson04 as l04
 from cyclegan_lib.lessons.widgets.patchgan_explorer import conv_geometry, patchgan
-from cyclegan_lib.models import CycleGANModel, ModelConfig, Pix2PixModel
+from cyclegan_lib.models import CycleGANModel, ModelConfig, Pix2PixModel, frozen
 from cyclegan_lib.pool import ImagePool
 
 EXERCISES = [
@@ -21,6 +21,7 @@ EXERCISES = [
     l04.CYCLE_CONSISTENCY_LOSS,
     l04.QUERY_POOL,
     l04.CYCLEGAN_GENERATOR_LOSS,
+    l04.CYCLEGAN_STEP,
 ]
 
 
@@ -129,3 +130,44 @@ def test_common_mistakes_get_specific_feedback(capsys):
         out = capsys.readouterr().out
         assert "❌" in out and exercise.hint[:20] in out
     assert "gradient reaches fake_y" in grade(undetached_d_loss, l03.CONDITIONAL_D_LOSS).message
+
+
+@pytest.mark.parametrize(
+    "case", l04._step_cases() + l04._hidden_step_cases(), ids=lambda case: case.label
+)
+def test_cyclegan_step_reference_is_the_model_step(case):
+    step_case = case.args[0]
+    model = step_case.model()
+    for x, y in step_case.batches:
+        model.set_input({"A": x, "B": y, "A_paths": [], "B_paths": []})
+        model.optimize_parameters()
+    mine = l04.train_a_few_steps(l04.cyclegan_step, step_case)["weights after the steps"]
+    for name, net in l04.step_parts(model)["nets"].items():
+        theirs = torch.cat([p.detach().flatten() for p in net.parameters()])
+        tolerance = {"rtol": l04.CYCLEGAN_STEP.rtol, "atol": l04.CYCLEGAN_STEP.atol}
+        assert torch.allclose(theirs, mine[name], **tolerance), name
+
+
+@pytest.mark.parametrize("description", list(l04.CYCLEGAN_STEP.mistakes))
+def test_each_known_step_mistake_is_named(description):
+    wrong = l04.CYCLEGAN_STEP.mistakes[description]
+    outcome = grade(wrong, l04.CYCLEGAN_STEP)
+    assert outcome.status == "failed"
+    assert f"This is what happens when {description}." in outcome.message
+
+
+def test_a_step_that_forgets_detach_fails_where_the_pool_does_not_detach():
+    def undetached(x, y, nets, optimizers, pools, lambda_x=10.0, lambda_y=10.0):
+        fake_x, fake_y = nets["F"](y), nets["G"](x)
+        with frozen([nets["D_X"], nets["D_Y"]]):
+            g_loss = l04.generators_loss(x, y, fake_x, fake_y, nets, lambda_x, lambda_y)
+            l04.minimise(optimizers["G"], g_loss)
+        d_y, d_x = nets["D_Y"], nets["D_X"]
+        d_loss = l04.halved_lsgan_d_loss(d_y(y), d_y(pools["Y"].query(fake_y)))
+        d_loss = d_loss + l04.halved_lsgan_d_loss(d_x(x), d_x(pools["X"].query(fake_x)))
+        l04.minimise(optimizers["D"], d_loss)
+        return g_loss, d_loss
+
+    outcome = grade(undetached, l04.CYCLEGAN_STEP)
+    assert outcome.status == "failed" and outcome.passed == 1  # the pool of 2 detaches
+    assert "pool_size 0" in outcome.message

@@ -54,6 +54,9 @@ class Exercise:
     hint: str
     rtol: float = 1e-4
     atol: float = 1e-5
+    mistakes: dict[str, Callable] = field(default_factory=dict)
+    """Known wrong answers, described in words: a failing answer that computes the same
+    as one of them is told which mistake it made (e.g. a step that forgot ``detach``)."""
 
     def run(self, fn: Callable, case: Case) -> Any:
         result = fn(*case.args, **case.kwargs)
@@ -100,16 +103,40 @@ def grade(fn: Callable, exercise: Exercise) -> Outcome:
             return Outcome(exercise.name, "failed", passed, total, f"{label}: raised {where}")
         problem = compare_values(got, expected, exercise.rtol, exercise.atol)
         if problem:
-            return Outcome(
-                exercise.name,
-                "failed",
-                passed,
-                total,
-                f"{label}: {problem}\n    expected {describe_value(expected)}"
-                f"\n    got      {describe_value(got)}",
+            wrong, right = differing_part(got, expected, exercise.rtol, exercise.atol)
+            message = (
+                f"{label}: {problem}\n    expected {describe_value(right)}"
+                f"\n    got      {describe_value(wrong)}"
             )
+            mistake = known_mistake(got, exercise, index - 1)
+            if mistake:
+                message += f"\n  This is what happens when {mistake}."
+            return Outcome(exercise.name, "failed", passed, total, message)
         passed += 1
     return Outcome(exercise.name, "passed", passed, total, f"all {total} cases match")
+
+
+def differing_part(got: Any, expected: Any, rtol: float, atol: float) -> tuple[Any, Any]:
+    """The first entry of two dicts that differs (recursively), else the values themselves."""
+    if isinstance(expected, dict) and isinstance(got, dict) and set(got) == set(expected):
+        for key in expected:
+            if compare_values(got[key], expected[key], rtol, atol):
+                return differing_part(got[key], expected[key], rtol, atol)
+    return got, expected
+
+
+def known_mistake(got: Any, exercise: Exercise, position: int) -> str | None:
+    """The first of ``exercise.mistakes`` whose result on case ``position`` equals ``got``."""
+    for description, wrong in exercise.mistakes.items():
+        case = list(exercise.make_cases())[position]
+        try:
+            with torch.random.fork_rng():
+                result = exercise.run(wrong, case)
+        except Exception:  # a mistake that crashes on this case cannot be the one made
+            continue
+        if compare_values(got, result, exercise.rtol, exercise.atol) is None:
+            return description
+    return None
 
 
 def check(fn: Callable, exercise: Exercise, quiet: bool = False) -> Callable:

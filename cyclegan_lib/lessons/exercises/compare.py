@@ -17,6 +17,8 @@ def describe_value(value: Any) -> str:
         return f"tensor of shape {tuple(value.shape)} [{head}{more}]"
     if isinstance(value, (tuple, list)):
         return "(" + ", ".join(describe_value(v) for v in value) + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key!r}: {describe_value(v)}" for key, v in value.items()) + "}"
     if isinstance(value, float):
         return f"{value:.6g}"
     return repr(value)

@@ -1,12 +1,18 @@
-"""Lesson 04's exercises (CycleGAN): LSGAN D loss, cycle loss, image pool, generator objective."""
+"""Lesson 04's exercises (CycleGAN): LSGAN D loss, cycle loss, image pool, generator objective,
+and one whole training step, checked against :class:`~cyclegan_lib.models.CycleGANModel`."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
 from cyclegan_lib.lessons.exercises import Case, Exercise
-from cyclegan_lib.losses import cycle_loss, lsgan_d_loss, lsgan_g_loss
+from cyclegan_lib.losses import cycle_loss, lsgan_g_loss
+from cyclegan_lib.models import CycleGANModel, ModelConfig, frozen
 from cyclegan_lib.pool import ImagePool
 
 
@@ -44,6 +50,14 @@ def cyclegan_generator_loss(
     """
     fooled = lsgan_g_loss(D_Y(G(x))) + lsgan_g_loss(D_X(F(y)))
     return fooled + cycle_consistency_loss(x, y, G, F, lambda_cycle)
+
+
+def halved_lsgan_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """D's least-squares loss (4), halved as the reference's step halves it (``* 0.5``).
+
+    0.5 · (E[(D(y) - 1)²] + E[D(G(x))²]): real outputs pulled to 1, fakes to 0.
+    """
+    return 0.5 * (lsgan_g_loss(d_real) + (d_fake**2).mean())
 
 
 def _d_outputs() -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,7 +143,7 @@ def _generator_cases() -> list[Case]:
 
 LSGAN_D_LOSS = Exercise(
     name="lsgan_d_loss",
-    reference=lsgan_d_loss,
+    reference=halved_lsgan_d_loss,
     make_cases=_lsgan_cases,
     hint="0.5 * (mean((d_real - 1)**2) + mean(d_fake**2)): real outputs pulled to 1, fake "
     "outputs to 0, each averaged over its own elements.",
@@ -160,3 +174,298 @@ CYCLEGAN_GENERATOR_LOSS = Exercise(
     hint="mean((D_Y(G(x)) - 1)**2) + mean((D_X(F(y)) - 1)**2) + your cycle_consistency_loss; "
     "no 0.5 on the generator's LSGAN terms (the reference's G loss has none).",
 )
+
+
+# --- one whole training step -------------------------------------------------------------
+
+
+def cyclegan_step(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    nets: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    pools: dict[str, ImagePool],
+    lambda_x: float = 10.0,
+    lambda_y: float = 10.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One iteration of :meth:`CycleGANModel.optimize_parameters`, without the identity term.
+
+    First G and F together, with D_X and D_Y frozen, on the full objective (2) with the
+    least-squares losses (4) (Zhu 2017, eq. 3 with the LSGAN loss of Sec. 4); then D_Y on
+    real y and pooled G(x), D_X on real x and pooled F(y), each loss halved. ``nets`` holds
+    ``G, F, D_X, D_Y``; ``optimizers`` ``G`` (G and F) and ``D`` (both discriminators);
+    ``pools`` ``X`` (fakes F(y), shown to D_X) and ``Y`` (fakes G(x), shown to D_Y).
+    Returns the two losses that were minimised, detached.
+    """
+    fake_x, fake_y = nets["F"](y), nets["G"](x)
+    with frozen([nets["D_X"], nets["D_Y"]]):
+        g_loss = generators_loss(x, y, fake_x, fake_y, nets, lambda_x, lambda_y)
+        minimise(optimizers["G"], g_loss)
+    d_loss = discriminators_loss(x, y, fake_x, fake_y, nets, pools)
+    minimise(optimizers["D"], d_loss)
+    return g_loss.detach(), d_loss.detach()
+
+
+def generators_loss(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    fake_x: torch.Tensor,
+    fake_y: torch.Tensor,
+    nets: dict[str, nn.Module],
+    lambda_x: float,
+    lambda_y: float,
+) -> torch.Tensor:
+    """G and F's loss: both fool their D (eq. 4), and both cycles close (eq. 1, weighted)."""
+    fooled = lsgan_g_loss(nets["D_Y"](fake_y)) + lsgan_g_loss(nets["D_X"](fake_x))
+    cycles = lambda_x * cycle_loss(x, nets["F"](fake_y)) + lambda_y * cycle_loss(
+        y, nets["G"](fake_x)
+    )
+    return fooled + cycles
+
+
+def discriminators_loss(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    fake_x: torch.Tensor,
+    fake_y: torch.Tensor,
+    nets: dict[str, nn.Module],
+    pools: dict[str, ImagePool],
+) -> torch.Tensor:
+    """D_Y and D_X on real images and on detached fakes from their pools, each halved (eq. 4)."""
+    old_y, old_x = pools["Y"].query(fake_y.detach()), pools["X"].query(fake_x.detach())
+    return halved_lsgan_d_loss(nets["D_Y"](y), nets["D_Y"](old_y)) + halved_lsgan_d_loss(
+        nets["D_X"](x), nets["D_X"](old_x)
+    )
+
+
+def minimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """zero_grad, backward, step: one update of the optimizer's networks."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def step_parts(model: CycleGANModel) -> dict[str, Any]:
+    """A CycleGANModel's pieces under the paper's names, as :func:`cyclegan_step` takes them."""
+    return {
+        "nets": {"G": model.netG_A, "F": model.netG_B, "D_X": model.netD_B, "D_Y": model.netD_A},
+        "optimizers": dict(model.optimizers),
+        "pools": {"X": model.pools["fake_A"], "Y": model.pools["fake_B"]},
+    }
+
+
+@dataclass
+class StepCase:
+    """A tiny CycleGAN built from the library's networks, and the batches to train it on.
+
+    Its optimizers are plain SGD instead of Adam. Adam divides each gradient by its
+    running size, so a gradient that is zero up to rounding (the bias of a convolution
+    followed by instance norm) would move its parameter by ±lr depending on the order of
+    floating-point operations, and a correct step written differently would not match.
+    """
+
+    config: ModelConfig
+    seed: int
+    batches: list[tuple[torch.Tensor, torch.Tensor]]
+
+    def model(self) -> CycleGANModel:
+        torch.manual_seed(self.seed)
+        model = CycleGANModel(self.config, generator=torch.Generator().manual_seed(self.seed))
+        groups = {"G": [model.netG_A, model.netG_B], "D": [model.netD_A, model.netD_B]}
+        model.optimizers = {
+            name: torch.optim.SGD([p for net in nets for p in net.parameters()], self.config.lr)
+            for name, nets in groups.items()
+        }
+        return model
+
+
+def _call_recorder(calls: list[tuple[bool, bool]]) -> Callable:
+    """A forward pre-hook noting (all parameters frozen, input carries G's graph) per call."""
+
+    def hook(module: nn.Module, inputs: tuple) -> None:
+        frozen_now = not any(p.requires_grad for p in module.parameters())
+        calls.append((frozen_now, bool(inputs[0].requires_grad)))
+
+    return hook
+
+
+def train_a_few_steps(step: Callable, case: StepCase) -> dict[str, Any]:
+    """Run ``step`` on a fresh model over ``case.batches`` and report what it left behind.
+
+    The keys are in the order feedback names a difference: D frozen while G's loss used
+    it, fakes detached for D's update, images in the pools, the losses, the weights.
+    """
+    parts = step_parts(case.model())
+    weights = {"λ_x": case.config.lambda_A, "λ_y": case.config.lambda_B}
+    frozen_ok, detached_ok, losses = True, True, []
+    for x, y in case.batches:
+        calls: dict[str, list[tuple[bool, bool]]] = {"D_X": [], "D_Y": []}
+        hooks = [
+            parts["nets"][name].register_forward_pre_hook(_call_recorder(seen))
+            for name, seen in calls.items()
+        ]
+        try:
+            g_loss, d_loss = step(x, y, **parts, lambda_x=weights["λ_x"], lambda_y=weights["λ_y"])
+        finally:
+            for hook in hooks:
+                hook.remove()
+        losses.append(torch.stack([torch.as_tensor(g_loss), torch.as_tensor(d_loss)]).detach())
+        frozen_ok &= all(any(is_frozen for is_frozen, _ in seen) for seen in calls.values())
+        detached_ok &= not any(
+            graph and not is_frozen for seen in calls.values() for is_frozen, graph in seen
+        )
+    return {
+        "D_X and D_Y frozen during G's update": frozen_ok,
+        "D's update sees detached fakes only": detached_ok,
+        "images stored in the pools": {name: len(pool) for name, pool in parts["pools"].items()},
+        "losses (G, D) of every step": torch.stack(losses),
+        "weights after the steps": {
+            name: torch.cat([p.detach().flatten() for p in net.parameters()])
+            for name, net in parts["nets"].items()
+        },
+    }
+
+
+class StepExercise(Exercise):
+    """An exercise whose answer is a training step: each case trains a few steps with it.
+
+    On one thread: networks this small run faster without a thread pool's overhead.
+    """
+
+    def run(self, fn: Callable, case: Case) -> Any:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return train_a_few_steps(fn, *case.args)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def step_config(pool_size: int, lambda_y: float) -> ModelConfig:
+    """A tiny CycleGAN (ResNet G with 1 block, 1-layer PatchGAN, 4 channels), 1 -> 3 channels."""
+    return ModelConfig(
+        model="cycle_gan",
+        input_nc=1,
+        output_nc=3,
+        netG="resnet_1blocks",
+        norm="instance",
+        no_dropout=True,
+        gan_mode="lsgan",
+        ngf=4,
+        ndf=4,
+        netD="n_layers",
+        n_layers_D=1,
+        lambda_identity=0.0,
+        pool_size=pool_size,
+        lambda_B=lambda_y,
+        lr=0.05,
+    )
+
+
+def step_batches(seed: int, steps: int, side: int = 16) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``steps`` unpaired batches: 2 one-channel x and 2 three-channel y in [-1, 1]."""
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        (
+            torch.rand(2, 1, side, side, generator=generator) * 2 - 1,
+            torch.rand(2, 3, side, side, generator=generator) * 2 - 1,
+        )
+        for _ in range(steps)
+    ]
+
+
+def _step_cases() -> list[Case]:
+    return [
+        Case(
+            (StepCase(step_config(pool_size=2, lambda_y=1.0), 0, step_batches(9, 3)),),
+            label="3 steps, pools of 2 images, λ_x = 10, λ_y = 1",
+        ),
+        Case(
+            (StepCase(step_config(pool_size=0, lambda_y=10.0), 1, step_batches(10, 2)),),
+            label="2 steps, pool_size 0 (D sees the newest fakes), λ_x = λ_y = 10",
+        ),
+    ]
+
+
+# Known wrong steps: a failing answer that computes the same as one of these is told so.
+
+
+def _d_first(x, y, nets, optimizers, pools, lambda_x=10.0, lambda_y=10.0):
+    fake_x, fake_y = nets["F"](y), nets["G"](x)
+    d_loss = discriminators_loss(x, y, fake_x, fake_y, nets, pools)
+    minimise(optimizers["D"], d_loss)
+    with frozen([nets["D_X"], nets["D_Y"]]):
+        g_loss = generators_loss(x, y, fake_x, fake_y, nets, lambda_x, lambda_y)
+        minimise(optimizers["G"], g_loss)
+    return g_loss.detach(), d_loss.detach()
+
+
+def _d_not_frozen(x, y, nets, optimizers, pools, lambda_x=10.0, lambda_y=10.0):
+    fake_x, fake_y = nets["F"](y), nets["G"](x)
+    g_loss = generators_loss(x, y, fake_x, fake_y, nets, lambda_x, lambda_y)
+    minimise(optimizers["G"], g_loss)
+    d_loss = discriminators_loss(x, y, fake_x, fake_y, nets, pools)
+    minimise(optimizers["D"], d_loss)
+    return g_loss.detach(), d_loss.detach()
+
+
+def _pool_skipped(x, y, nets, optimizers, pools, lambda_x=10.0, lambda_y=10.0):
+    no_pools = {"X": ImagePool(0), "Y": ImagePool(0)}
+    return cyclegan_step(x, y, nets, optimizers, no_pools, lambda_x, lambda_y)
+
+
+def _d_loss_not_halved(x, y, nets, optimizers, pools, lambda_x=10.0, lambda_y=10.0):
+    fake_x, fake_y = nets["F"](y), nets["G"](x)
+    with frozen([nets["D_X"], nets["D_Y"]]):
+        g_loss = generators_loss(x, y, fake_x, fake_y, nets, lambda_x, lambda_y)
+        minimise(optimizers["G"], g_loss)
+    d_loss = 2 * discriminators_loss(x, y, fake_x, fake_y, nets, pools)
+    minimise(optimizers["D"], d_loss)
+    return g_loss.detach(), d_loss.detach()
+
+
+def _one_lambda(x, y, nets, optimizers, pools, lambda_x=10.0, lambda_y=10.0):
+    return cyclegan_step(x, y, nets, optimizers, pools, lambda_x, lambda_x)
+
+
+CYCLEGAN_STEP = StepExercise(
+    name="cyclegan_step",
+    reference=cyclegan_step,
+    make_cases=_step_cases,
+    hint="fake_y, fake_x = G(x), F(y). Then, with D_X and D_Y frozen (models.frozen): "
+    "G's loss = LSGAN 'fool' terms for D_Y(fake_y) and D_X(fake_x) + lambda_x·|F(fake_y) - x| "
+    "+ lambda_y·|G(fake_x) - y| (means); zero_grad, backward, step optimizers['G']. Then "
+    "D's loss = your lsgan_d_loss(D_Y(y), D_Y(pools['Y'].query(fake_y.detach()))) + the same for "
+    "D_X with x and pools['X'] and fake_x; zero_grad, backward, step optimizers['D']. "
+    "Return (G's loss, D's loss). A RuntimeError about backward through the graph a second "
+    "time means a fake reached D's loss without .detach() (with pool_size 0 the pool "
+    "returns the fakes as they are).",
+    mistakes={
+        "the discriminators are updated before G and F (the reference updates G and F first, "
+        "then D_X and D_Y)": _d_first,
+        "D_X and D_Y are not frozen while G's loss uses them (wrap G's update in "
+        "models.frozen([D_X, D_Y]))": _d_not_frozen,
+        "D sees the newest fakes instead of pools['Y'].query(...) and pools['X'].query(...)": (
+            _pool_skipped
+        ),
+        "D's losses are not halved (0.5 · (real term + fake term), as lsgan_d_loss)": (
+            _d_loss_not_halved
+        ),
+        "both cycles use lambda_x (the y-cycle ||G(F(y)) - y|| counts lambda_y times)": (
+            _one_lambda
+        ),
+    },
+)
+
+
+def _hidden_step_cases() -> list[Case]:
+    return [
+        Case(
+            (StepCase(step_config(pool_size=3, lambda_y=0.5), 5, step_batches(11, 4)),),
+            label="hidden: 4 steps, pools of 3 images (full after 2 steps), λ_y = 0.5",
+        ),
+    ]
+
+
+HIDDEN_CASES = {"cyclegan_step": _hidden_step_cases}
+"""Cases the grader adds to the notebook's (see :mod:`cyclegan_lib.tools.grading.hidden_tests`)."""
