@@ -8,8 +8,11 @@ alike. One iteration = ``optimize_parameters()`` (both G and both D updated).
 * plain: fp32, contiguous tensors, ``cudnn.benchmark`` off;
 * fast: on CUDA, autocast (bf16 where supported, else fp16 with a grad scaler)
   + channels-last + ``cudnn.benchmark``; on the CPU our default *is* plain
-  fp32 (bf16 and channels-last are slower there, COURSE.md §7), so the ratio
-  is about 1.0 and only measures noise.
+  fp32 (bf16 autocast and channels-last were slower on a 2-core AMD EPYC
+  without native bf16), so the ratio is about 1.0 and only measures noise.
+
+The model, batch and timing are :mod:`cyclegan_lib.pipeline.speed`'s, which also
+gives lesson 05 its estimates and ``bench/speed_table.py`` its table.
 
 Examples::
 
@@ -20,14 +23,13 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
-import time
+from dataclasses import replace
 
 import torch
 
-from cyclegan_lib.course.env import get_device
-from cyclegan_lib.models import CycleGANModel, ModelConfig
+from cyclegan_lib.pipeline.speed import SpeedSpec, build_model, random_batch, time_iteration
+from cyclegan_lib.runtime import get_device
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,57 +45,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build(args: argparse.Namespace, device: torch.device, fast: bool) -> CycleGANModel:
-    """The reference CycleGAN; ``fast`` turns on what our default does on CUDA."""
-    config = ModelConfig(
-        netG=f"resnet_{args.n_blocks}blocks",
-        ngf=args.ngf,
-        ndf=args.ndf,
-        amp=fast,
-        channels_last=fast,
-    )
-    torch.manual_seed(0)  # identical initial weights for both paths
-    return CycleGANModel(config, device, torch.Generator().manual_seed(0))
-
-
-def make_batch(args: argparse.Namespace) -> dict:
-    shape = (args.batch_size, 3, args.size, args.size)
-    g = torch.Generator().manual_seed(1)
-    names = [f"{i}.png" for i in range(args.batch_size)]
-    return {
-        "A": torch.rand(shape, generator=g) * 2 - 1,
-        "B": torch.rand(shape, generator=g) * 2 - 1,
-        "A_paths": names,
-        "B_paths": names,
-    }
-
-
-def timed_iteration(model: CycleGANModel, batch: dict, device: torch.device, fast: bool) -> float:
-    """Seconds for set_input + optimize_parameters (losses fetched, so the device is done)."""
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = fast
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    model.set_input(batch)
-    losses = model.optimize_parameters()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elapsed = time.perf_counter() - start
-    if not all(math.isfinite(value) for value in losses.values()):
-        raise RuntimeError(f"non-finite loss in the benchmark: {losses}")
-    return elapsed
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = get_device(args.device)
+    spec = SpeedSpec(size=args.size, n_blocks=args.n_blocks, ngf=args.ngf, ndf=args.ndf)
     paths = {"plain fp32": False, "fast path": device.type == "cuda"}
-    models = {name: build(args, device, fast) for name, fast in paths.items()}
-    batch = make_batch(args)
+    models = {name: build_model(replace(spec, amp=fast), device) for name, fast in paths.items()}
+    batch = random_batch(args.batch_size, args.size, seed=1)
     times: dict[str, list[float]] = {name: [] for name in paths}
     for step in range(args.warmup + args.iters):
         for name, fast in paths.items():
-            seconds = timed_iteration(models[name], batch, device, fast)
+            torch.backends.cudnn.benchmark = fast
+            seconds = time_iteration(models[name], batch)
             if step >= args.warmup:
                 times[name].append(seconds)
 

@@ -23,8 +23,8 @@ from cyclegan_lib.lessons.digit_translation import (
     TrainingRun,
     evaluate_translation,
     train_cyclegan_arms,
-    translate,
 )
+from cyclegan_lib.models import translate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

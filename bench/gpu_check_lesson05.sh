@@ -40,7 +40,7 @@ EOF
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
 echo; echo "== 1. memory and speed: resnet_9blocks + basic D, 256 px, full iterations =="
-"$PY" -m cyclegan_lib.lessons.full_scale speed-table --size 256 --batch_sizes 1 4 --warmup 5 --iters 30 \
+"$PY" bench/speed_table.py --size 256 --batch_sizes 1 4 --warmup 5 --iters 30 \
     | tee "$DEST/speed_table.txt"
 
 echo; echo "== 2. bench ratio: plain fp32 eager vs our fast path (bench/bench_cyclegan.py) =="

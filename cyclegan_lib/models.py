@@ -139,6 +139,36 @@ def frozen(nets: Iterable[nn.Module]) -> Iterator[None]:
             parameter.requires_grad_(True)
 
 
+@torch.no_grad()
+def translate(
+    generator: nn.Module, images: torch.Tensor, batch_size: int = 32, eval_mode: bool = True
+) -> torch.Tensor:
+    """``generator(images)`` for images in [-1, 1], ``batch_size`` at a time on its device.
+
+    The one way the course applies a trained generator. By default in evaluation mode:
+    batch norm uses its running statistics and dropout is off, so each output depends
+    on its own input, not on the rest of its batch: what a measurement needs.
+
+    ``eval_mode=False`` is the reference's ``test.py`` without ``--eval`` (its default):
+    the network stays in training mode, so batch norm normalises with the statistics of
+    the test batch and dropout stays on, the noise pix2pix keeps at test time (Isola et
+    al. 2017, Sec. 3.1). Running statistics are restored afterwards. Instance norm (the
+    CycleGAN generators) normalises each image by its own statistics in either mode,
+    and CycleGAN trains without dropout, so for it both modes give the same images.
+    The generator's own mode is restored either way.
+    """
+    was_training = generator.training
+    saved = [buffer.clone() for buffer in generator.buffers()]
+    generator.train(not eval_mode)
+    device = next(generator.parameters()).device
+    try:
+        return torch.cat([generator(chunk.to(device)).cpu() for chunk in images.split(batch_size)])
+    finally:
+        generator.train(was_training)
+        for buffer, value in zip(generator.buffers(), saved, strict=True):
+            buffer.copy_(value)
+
+
 def as_images(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Detached fp32 copies for display and saving (autocast may have produced bf16/fp16)."""
     return {name: tensor.detach().float() for name, tensor in tensors.items()}

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from cyclegan_lib.lessons import full_scale as fs
+from cyclegan_lib.models import translate
 from cyclegan_lib.networks import ResnetGenerator, count_parameters
 from cyclegan_lib.pipeline.distributed import free_port
 from cyclegan_lib.pipeline.pages import tensor_to_image
@@ -82,7 +83,7 @@ def test_library_and_cyclegan_test_give_the_same_pixels(tmp_path, digit_root, ca
     images = tmp_path / "results" / "digits_pretrained" / "test_latest" / "images"
     assert (images.parent / "index.html").is_file()
     inputs, paths = fs.load_images(digit_root / "testA", "test", "A", 32, 3)
-    library = fs.translate(load_pretrained_generator(checkpoint, SMALL), inputs)
+    library = translate(load_pretrained_generator(checkpoint, SMALL), inputs)
     stems = [Path(p).stem for p in paths]
     from_cli = fs.read_result_images(images, stems, "fake")
     ours = torch.stack([torch.from_numpy(tensor_to_image(x)) for x in library])

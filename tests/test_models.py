@@ -283,29 +283,36 @@ def test_discriminators_are_trained_on_pool_samples():
     assert losses["D_A"] == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_benchmark_script_runs_and_reports_the_ratio(capsys):
-    import runpy
+def dropout_and_batch_norm_net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    layers = [torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5)]
+    return torch.nn.Sequential(*layers).train()
 
-    from cyclegan_lib.course.env import repo_root
 
-    bench = runpy.run_path(str(repo_root() / "bench" / "bench_cyclegan.py"))
-    tiny = [
-        "--size",
-        "32",
-        "--n_blocks",
-        "1",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--warmup",
-        "0",
-        "--iters",
-        "1",
-    ]
-    assert bench["main"](tiny + ["--device", "cpu"]) == 0
-    out = capsys.readouterr().out
-    assert "plain fp32" in out and "fast path" in out and "speed-up" in out
+def test_translate_in_eval_mode_is_per_image_and_restores_the_mode():
+    net, images = dropout_and_batch_norm_net(), torch.randn(10, 3, 8, 8)
+    chunked = models.translate(net, images, batch_size=3)
+    assert net.training, "the network's own mode comes back"
+    net.eval()
+    with torch.no_grad():
+        assert torch.allclose(chunked, net(images), atol=1e-6)
+    alone = models.translate(net, images[:1])
+    assert torch.allclose(alone, chunked[:1], atol=1e-6), "no dependence on the rest of the batch"
+
+
+def test_translate_like_the_reference_test_keeps_batch_statistics_and_dropout():
+    net, images = dropout_and_batch_norm_net(), torch.randn(10, 3, 8, 8)
+    before = copy.deepcopy(net.state_dict())
+    first = models.translate(net, images, batch_size=5, eval_mode=False)
+    second = models.translate(net, images, batch_size=5, eval_mode=False)
+    assert not torch.equal(first, second), "dropout stays on, as in the reference without --eval"
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, before[key]), f"{key} changed"
+    net[2].p = 0.0  # without dropout, each chunk is normalised by its own statistics
+    no_dropout = models.translate(net, images, batch_size=5, eval_mode=False)
+    with torch.no_grad():
+        expected = torch.cat([net[:2](chunk) for chunk in images.split(5)])
+    assert torch.allclose(no_dropout, expected, atol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ from cyclegan_lib.cli import test as test_command
 from cyclegan_lib.cli import train as train_command
 from cyclegan_lib.models import CycleGANModel
 from cyclegan_lib.networks import define_G
+from cyclegan_lib.pipeline.options import parse_train_options
+from cyclegan_lib.pipeline.trainer import Trainer
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 TINY = ["--gpu_ids", "-1", "--ngf", "4", "--ndf", "4", "--netD", "n_layers", "--n_layers_D", "1",
@@ -144,3 +146,34 @@ def test_continue_train_from_an_epoch_loads_its_weights(trained, tmp_path):
     assert train_command.main(argv) == 0
     log = (tmp_path / "tiny" / "loss_log.txt").read_text()
     assert "(epoch: 2, iters: 1," in log.split("Training Loss")[-1]
+
+
+def budget_options(data, checkpoints, n_epochs: int, n_epochs_decay: int, *extra: str):
+    argv = ["--dataroot", str(data), "--name", "budget", "--checkpoints_dir", str(checkpoints),
+            *CYCLE, "--display_id", "-1", "--n_epochs", str(n_epochs),
+            "--n_epochs_decay", str(n_epochs_decay), *extra]  # fmt: skip
+    return parse_train_options(argv)
+
+
+def test_a_time_budget_stops_after_a_saved_epoch_then_resumes(tmp_path):
+    data = make_image_folder_dataset(tmp_path / "data", n=2, size=24)
+    seen = []
+    trainer = Trainer(budget_options(data, tmp_path / "ck", 2, 1), show_progress=False)
+    position = trainer.run(minutes=0, on_epoch=lambda t: seen.append(t.position.epoch))
+    assert (position.epoch, position.total_iters) == (2, 2), "a zero budget still trains one epoch"
+    assert seen == [2] and (tmp_path / "ck" / "budget" / "latest_net_G_A.pth").is_file()
+    options = budget_options(data, tmp_path / "ck", 2, 1, "--continue_train")
+    resumed = Trainer(options, show_progress=False)
+    assert resumed.position.epoch == 2
+    final = resumed.run(minutes=10)
+    assert (final.epoch, final.total_iters) == (4, 6)
+    assert resumed.run(minutes=10) == final, "nothing left to train"
+
+
+def test_run_stops_after_last_epoch(tmp_path):
+    data = make_image_folder_dataset(tmp_path / "data", n=2, size=24)
+    options = budget_options(data, tmp_path / "ck", 3, 0, "--save_epoch_freq", "1")
+    trainer = Trainer(options, show_progress=False)
+    assert trainer.run(last_epoch=2).epoch == 3
+    assert (tmp_path / "ck" / "budget" / "2_net_G_A.pth").is_file()
+    assert not (tmp_path / "ck" / "budget" / "3_net_G_A.pth").exists()

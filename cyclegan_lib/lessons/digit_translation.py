@@ -337,17 +337,6 @@ def train_cyclegan_arms(
         return {name: future.result() for name, future in futures.items()}
 
 
-@torch.no_grad()
-def translate(net: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Apply a generator in eval mode (running batch-norm statistics, no dropout), in chunks."""
-    was_training = net.training
-    net.eval()
-    device = next(net.parameters()).device
-    out = torch.cat([net(chunk.to(device)).cpu() for chunk in images.split(batch_size)])
-    net.train(was_training)
-    return out
-
-
 def evaluate_translation(
     translated: torch.Tensor,
     domain: str,

@@ -1,0 +1,124 @@
+"""Timing and memory (:mod:`cyclegan_lib.pipeline.speed`) and the bench scripts built on it.
+
+No test here asserts a speed: the numbers depend on the machine. They check what a
+measurement reports, that it leaves a run unchanged, and that each script runs.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+
+import pytest
+import torch
+
+from cyclegan_lib.course.env import repo_root
+from cyclegan_lib.pipeline import speed
+from cyclegan_lib.pipeline.options import parse_train_options
+from cyclegan_lib.pipeline.trainer import Trainer
+from cyclegan_lib.tools.fake_data import make_image_folder_dataset
+
+TINY_SPEC = speed.SpeedSpec(size=32, n_blocks=1, ngf=4, ndf=4, iters=1, warmup=0, device="cpu")
+
+
+def bench_script(name: str) -> dict:
+    return runpy.run_path(str(repo_root() / "bench" / name))
+
+
+def test_epoch_estimate_arithmetic_and_durations():
+    estimate = speed.EpochEstimate(
+        seconds_per_iteration=20.0, iterations_per_epoch=1334, epochs=200
+    )
+    assert estimate.epoch_seconds == 26680.0
+    assert estimate.total_seconds == 26680.0 * 200
+    assert "7.4 h per epoch" in estimate.describe()
+    assert "61.8 days" in estimate.describe()
+    assert [speed.format_duration(s) for s in (42, 150, 7200, 200000)] == [
+        "42 s", "2.5 min", "2.0 h", "2.3 days",
+    ]  # fmt: skip
+
+
+def test_estimate_leaves_the_run_unchanged(tmp_path):
+    """Timing a throwaway model must not shift the trainer's RNGs, pools or weights."""
+    data = make_image_folder_dataset(tmp_path / "data", n=4, size=40)
+
+    def train_one_epoch(folder, estimate: bool):
+        flags = (f"--dataroot {data} --name tiny --checkpoints_dir {folder} --gpu_ids -1 "
+                 "--netG resnet_1blocks --ngf 4 --ndf 4 --load_size 36 --crop_size 32 "
+                 "--num_threads 0 --display_id -1 --pool_size 2 --n_epochs 1 --n_epochs_decay 0")  # fmt: skip
+        trainer = Trainer(parse_train_options(flags.split()), show_progress=False)
+        if estimate:
+            result = speed.estimate_epoch(trainer, iters=1)
+            assert result.iterations_per_epoch == 4 and result.epochs == 1
+            assert result.seconds_per_iteration > 0
+        trainer.run()
+        return trainer.model.netG_A.state_dict()
+
+    plain, estimated = train_one_epoch(tmp_path / "a", False), train_one_epoch(tmp_path / "b", True)
+    for key in plain:
+        assert torch.equal(plain[key], estimated[key]), key
+
+
+def test_time_iteration_refuses_a_diverged_model():
+    model = speed.build_model(TINY_SPEC, torch.device("cpu"))
+    model.optimize_parameters = lambda: {"G_A": float("nan")}
+    with pytest.raises(RuntimeError, match="non-finite"):
+        speed.time_iteration(model, speed.random_batch(1, 32))
+
+
+def test_models_of_one_spec_start_from_the_same_weights():
+    first, second = (speed.build_model(TINY_SPEC, torch.device("cpu")) for _ in range(2))
+    for key, value in first.netG_A.state_dict().items():
+        assert torch.equal(value, second.netG_A.state_dict()[key]), key
+
+
+def test_speed_rows_on_the_cpu_are_fp32_with_positive_numbers():
+    spec = speed.SpeedSpec(size=32, batch_size=2, amp=True, n_blocks=1, ngf=4, ndf=4, iters=1,
+                           warmup=0, device="cpu")  # fmt: skip
+    row = speed.measure_here(spec)
+    assert row["precision"] == "fp32", "no autocast on the CPU, even when asked"
+    assert row["images_per_second"] == pytest.approx(2 / row["seconds_per_iteration"])
+    assert row["peak_memory_mib"] > 50
+    table = speed.speed_table([row, row])
+    assert len(table.splitlines()) == 3 and "fp32" in table
+
+
+def test_measuring_in_a_new_process_counts_only_that_process():
+    """A child must not report the parent's memory (``ru_maxrss`` survives fork + exec)."""
+    ballast = torch.ones(160 * 2**20)  # 640 MiB of float32 held by this process
+    parent = speed.peak_resident_mib()
+    assert parent > 640
+    row = speed.measure(TINY_SPEC)
+    assert (row["size"], row["batch_size"]) == (32, 1)
+    assert 50 < row["peak_memory_mib"] < parent - 400
+    del ballast
+
+
+def test_a_failed_measurement_names_its_spec():
+    with pytest.raises(RuntimeError, match="device='no_such_device'"):
+        speed.measure(speed.SpeedSpec(size=32, iters=1, warmup=0, device="no_such_device"))
+
+
+def test_speed_specs_add_mixed_precision_only_on_cuda():
+    base = speed.SpeedSpec(size=64)
+    on_cpu = speed.speed_specs(base, (1, 4), on_cuda=False)
+    on_gpu = speed.speed_specs(base, (1, 4), on_cuda=True)
+    assert [(s.batch_size, s.amp) for s in on_cpu] == [(1, False), (4, False)]
+    assert [(s.batch_size, s.amp) for s in on_gpu] == [(1, False), (1, True), (4, False), (4, True)]
+    assert all(s.size == 64 for s in on_gpu)
+
+
+def test_benchmark_script_reports_the_ratio(capsys):
+    tiny = "--size 32 --n_blocks 1 --ngf 4 --ndf 4 --warmup 0 --iters 1 --device cpu"
+    assert bench_script("bench_cyclegan.py")["main"](tiny.split()) == 0
+    out = capsys.readouterr().out
+    assert "plain fp32" in out and "fast path" in out and "speed-up" in out
+
+
+def test_speed_table_script_prints_a_row_per_batch_size(capsys):
+    tiny = "--size 32 --n_blocks 1 --ngf 4 --ndf 4 --warmup 0 --iters 1 --device cpu"
+    assert bench_script("speed_table.py")["main"]([*tiny.split(), "--batch_sizes", "1", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = [json.loads(line) for line in lines[:2]]
+    assert [row["batch_size"] for row in rows] == [1, 2]
+    assert len(lines) == 2 + 3, "two JSON rows, then a header and two table rows"
