@@ -2,8 +2,9 @@
 
 * ``refresh``: run a lesson in the ``smoke`` profile, keep only the outputs of
   cells marked ``# NBVAL_CHECK_OUTPUT`` (nbval compares those), sync the Colab
-  cells with :mod:`cyclegan_lib.course.config`, tag solution cells for nbgrader, and
-  write the student version.
+  cells with :mod:`cyclegan_lib.course.config`, tag solution cells for nbgrader, give
+  cells without one a slide type (:mod:`cyclegan_lib.tools.slides`), and write the
+  student version.
 * ``student``: write (or, with ``--check``, verify) the student versions.
 * ``course``: execute every lesson in the active profile into ``build/``, with
   an HTML page each and a results summary.
@@ -26,6 +27,7 @@ import nbformat
 
 from cyclegan_lib.course import config
 from cyclegan_lib.course.env import build_dir, get_profile, repo_root
+from cyclegan_lib.tools import slides
 from cyclegan_lib.tools.site import build_site
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -205,6 +207,7 @@ def refresh(lesson: Path) -> None:
     tag_for_nbgrader(current)
     changed = copy_outputs(nb, current)
     strip_outputs(current)
+    slides.assign_defaults(current)  # new cells get a slide type; explicit ones are kept
     write(current, lesson)
     write(student_version(lesson), student_path(lesson))
     print(f"refreshed {lesson.name} and its student version")
