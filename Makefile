@@ -8,13 +8,14 @@ NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 STUDENT := $(wildcard notebooks/student/[0-9][0-9]_*.ipynb)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup system-deps test test-lib test-notebooks test-browser lint format course lab student notebooks classifiers clean
+.PHONY: help setup system-deps test test-lib test-notebooks test-browser lint format course lab slides student notebooks classifiers clean
 
 help:
 	@echo "make course     execute every lesson headless into build/ (profile from hardware or COURSE_PROFILE)"
 	@echo "make test       lint, library tests, and every notebook (instructor + student) under nbval, smoke profile"
 	@echo "make test-browser  lesson 01's widget in JupyterLab under headless Chromium (part of make test)"
-	@echo "make lab        open JupyterLab on notebooks/"
+	@echo "make lab        open JupyterLab on notebooks/ (RISE: present a lesson as live slides)"
+	@echo "make slides     one offline reveal.js deck per lesson in build/slides/ (from make course if built)"
 	@echo "make student    regenerate the student versions"
 	@echo "make notebooks  re-run lessons in smoke, keep only compared outputs, regenerate student versions"
 
@@ -26,13 +27,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 	touch $(STAMP)
 
-# bubblewrap isolates graded notebooks (cyclegan grade), chromium drives the browser test
+# bubblewrap isolates graded notebooks (cyclegan grade), chromium drives the browser test,
+# npm fetches reveal.js and MathJax for the slide decks
 system-deps:
-	@if command -v bwrap >/dev/null && command -v chromium >/dev/null; then :; \
+	@if command -v bwrap >/dev/null && command -v chromium >/dev/null && command -v npm >/dev/null; then :; \
 	elif command -v apt-get >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap chromium; \
-	else echo "note: install bubblewrap and chromium for the grading sandbox and the browser test"; fi
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap chromium npm; \
+	else echo "note: install bubblewrap, chromium and npm for the grading sandbox, the browser test and the slides"; fi
 
 lint: $(STAMP)
 	$(PY) -m ruff check cyclegan_lib tests bench scripts notebooks/*.ipynb
@@ -56,6 +58,9 @@ test: lint test-lib test-notebooks test-browser
 
 course: $(STAMP)
 	$(PY) -m cyclegan_lib.tools.nbtools course
+
+slides: $(STAMP) system-deps
+	$(PY) -m cyclegan_lib.tools.slides build
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
