@@ -23,7 +23,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -e '.[dev]'
+	PIP_CONSTRAINT=$(CURDIR)/scripts/pip-build-constraints.txt $(PY) -m pip install -e '.[dev,display]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 	touch $(STAMP)
 

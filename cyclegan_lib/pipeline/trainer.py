@@ -31,6 +31,7 @@ from cyclegan_lib.models import ARCHITECTURE, BaseModel, ModelConfig, create_mod
 from cyclegan_lib.networks import count_parameters
 from cyclegan_lib.pipeline import checkpoints, distributed
 from cyclegan_lib.pipeline.datasets import create_dataset, epoch_loader
+from cyclegan_lib.pipeline.display import open_display
 from cyclegan_lib.pipeline.options import TrainOptions
 from cyclegan_lib.pipeline.pages import TrainingPage
 from cyclegan_lib.pipeline.pretrained import load_network
@@ -139,6 +140,7 @@ class Trainer:
             for optimizer in self.model.optimizers.values():
                 distributed.average_gradients_before_step(optimizer)
         self.page = TrainingPage(self.folder / "web", opt.name, opt.display_winsize)
+        self.display = open_display(opt, self.folder, self.say, enabled=self.context.is_main)
         if show_progress is None:
             show_progress = someone_is_watching()
         self.quiet = not (show_progress and self.context.is_main)
@@ -272,6 +274,8 @@ class Trainer:
             now = time.monotonic()
             if now + (now - started) > deadline:  # an epoch as long as this one would not fit
                 break
+        if self.position.epoch > self.opt.total_epochs:
+            self.display.close()  # the run is complete: wandb and tensorboard finish their files
         return self.position
 
     def run_epoch(self) -> None:
@@ -306,6 +310,10 @@ class Trainer:
                 t_comp = (time.perf_counter() - step_start) / opt.batch_size
                 t_data = step_start - data_start
                 self.log(format_losses(epoch, self.position.epoch_iter, t_comp, t_data, losses))
+                fraction = self.position.epoch_iter / len(self.dataset)
+                self.display.plot_losses(epoch + fraction, total, losses)
+            if total % opt.display_freq == 0:
+                self.display.show_images(epoch, total, self.model.visuals())
             if total % opt.update_html_freq == 0:
                 self.update_page()
             if total % opt.save_latest_freq == 0:
