@@ -358,7 +358,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in selected:  # load, change, save at once: others may edit the lesson
             nb = json.loads(path.read_text(encoding="utf-8"))
             changed = assign_defaults(nb)
-            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            path.write_text(
+                json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
             print(f"{path.name}: {changed} cells given a slide type")
         return 0
     if args.command == "check":
