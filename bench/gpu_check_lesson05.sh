@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lesson 05's GPU check, as one command (issue 6): run it from the repository root on a
+# Lesson 05's GPU check, as one command: run it from the repository root on a
 # machine with a CUDA GPU.
 #
 #   bash bench/gpu_check_lesson05.sh                # about 4-6 minutes on one H100

@@ -1,4 +1,4 @@
-"""Small digit classifiers, one per domain, used as the course's judges (COURSE.md §5).
+"""Small digit classifiers, one per domain: the course's judges of generated digits.
 
 Each is a 4-conv CNN on 32x32 inputs in [-1, 1]. Its 128-d penultimate layer is
 the feature space of the Fréchet distance in :mod:`cyclegan_lib.course.metrics`.

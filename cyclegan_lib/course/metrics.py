@@ -1,4 +1,4 @@
-"""Judging generated digits with the embedded classifiers (COURSE.md §5).
+"""Judging generated digits with the embedded classifiers (:mod:`cyclegan_lib.course.classifiers`).
 
 * label accuracy: how often the classifier reads the digit that was asked for;
 * confident fraction: how often it is at least 90% sure of *some* digit;
