@@ -10,6 +10,9 @@ import torch.nn.functional as F
 from cyclegan_lib.lessons import gan_loop as gan_training
 from cyclegan_lib.lessons.exercises.lesson01 import LinearD, LinearG
 from cyclegan_lib.lessons.gan_loop import (
+    GanRecipe,
+    conditional_recipe,
+    dcgan_recipe,
     discriminator_loss,
     generate,
     generator_loss,
@@ -103,12 +106,13 @@ def test_train_gan_applies_r1_lazily(monkeypatch):
     assert gammas == [0, 0, 0, 2.0, 0, 0, 0, 2.0]  # every 4th step, weighted 4 x 0.5
 
 
-def tiny_run(steps: int = 6, **kwargs):
+def tiny_run(steps: int = 6, snapshot_every: int = 0, **recipe):
     torch.manual_seed(0)
     G, D = MLPGenerator(z_dim=8, hidden=16), MLPDiscriminator(hidden=16)
     images = torch.rand(40, 1, 32, 32) * 2 - 1
     fixed_z = torch.randn(4, 8)
-    history = train_gan(G, D, images, steps, batch_size=8, fixed_z=fixed_z, seed=2, **kwargs)
+    tiny = GanRecipe(steps=steps, batch_size=8, z_dim=8, seed=2, **recipe)
+    history = train_gan(G, D, images, tiny, fixed_z=fixed_z, snapshot_every=snapshot_every)
     return G, history
 
 
@@ -139,7 +143,7 @@ def test_discriminator_learns_to_separate_real_from_noise():
     torch.manual_seed(0)
     G, D = MLPGenerator(z_dim=8, hidden=32), MLPDiscriminator(hidden=32)
     images = torch.ones(64, 1, 32, 32) * torch.linspace(-1, 1, 32)  # a fixed gradient image
-    history = train_gan(G, D, images, steps=30, batch_size=16, lr=1e-3)
+    history = train_gan(G, D, images, GanRecipe(steps=30, batch_size=16, lr=1e-3, z_dim=8))
     assert sum(history.d_loss[-5:]) / 5 < sum(history.d_loss[:5]) / 5
 
 
@@ -148,9 +152,8 @@ def test_conditional_training_passes_labels():
     G, D = conditional_dcgan(z_dim=8, ngf=4, ndf=4)
     images, labels = torch.rand(20, 1, 32, 32) * 2 - 1, torch.arange(20) % 10
     fixed_z, fixed_y = torch.randn(10, 8), torch.arange(10)
-    history = train_gan(
-        G, D, images, 2, labels=labels, batch_size=4, fixed_z=fixed_z, fixed_labels=fixed_y
-    )
+    tiny = GanRecipe(steps=2, batch_size=4, z_dim=8)
+    history = train_gan(G, D, images, tiny, labels, fixed_z=fixed_z, fixed_labels=fixed_y)
     assert history.snapshots[-1][1].shape == (10, 1, 32, 32)
 
 
@@ -200,7 +203,8 @@ def test_train_gan_with_an_average_shows_the_average():
     G_avg = copy.deepcopy(G)
     images = torch.rand(40, 1, 32, 32) * 2 - 1
     fixed_z = torch.randn(4, 8)
-    history = train_gan(G, D, images, 5, batch_size=8, fixed_z=fixed_z, G_avg=G_avg)
+    tiny = GanRecipe(steps=5, batch_size=8, z_dim=8)
+    history = train_gan(G, D, images, tiny, fixed_z=fixed_z, G_avg=G_avg)
     assert torch.equal(history.snapshots[-1][1], generate(G_avg, fixed_z))
     assert not torch.equal(G_avg.net[0].weight, G.net[0].weight)
 
@@ -216,3 +220,31 @@ def test_dcgan_r1_bench_prints_one_row_per_arm(capsys):
     assert [row[:2] for row in rows] == [["0", "3"], ["2", "3"]]  # repeated gamma dropped
     for row in rows:
         assert 0.0 <= float(row[2].rstrip("%")) <= 100.0
+
+
+def test_a_recipe_refuses_what_cannot_train():
+    with pytest.raises(ValueError, match="batch_size"):
+        GanRecipe(steps=10, batch_size=0)
+    G, D = GanRecipe(steps=1, z_dim=8, ngf=4, ndf=4).networks()
+    with pytest.raises(ValueError, match="z_dim is 64"):
+        train_gan(G, D, torch.zeros(4, 1, 32, 32), GanRecipe(steps=1))
+
+
+def test_a_recipe_builds_its_networks_and_its_optimisers():
+    recipe = GanRecipe(steps=1, z_dim=8, ngf=4, ndf=4, lr=3e-4, betas=(0.1, 0.9))
+    G, D = recipe.networks()
+    z = torch.randn(2, 8)
+    assert G(z).shape == (2, 1, 32, 32) and D(G(z)).shape == (2,)
+    cG, cD = recipe.networks(conditional=True)
+    y = torch.tensor([3, 7])
+    assert cG(z, y).shape == (2, 1, 32, 32) and cD(cG(z, y), y).shape == (2,)
+    opt_G, opt_D = gan_training.make_optimizers(G, D, recipe.lr, recipe.betas)
+    assert opt_D.param_groups[0]["lr"] == 3e-4 and opt_G.param_groups[0]["betas"] == (0.1, 0.9)
+
+
+def test_the_lessons_recipes_train_longer_outside_the_smoke_profile():
+    for recipe_of in (dcgan_recipe, conditional_recipe):
+        smoke, cpu, gpu = (recipe_of(profile) for profile in ("smoke", "cpu", "gpu"))
+        assert smoke.steps < cpu.steps <= gpu.steps
+        assert smoke.lr == cpu.lr == gpu.lr, "a profile changes how long, not how"
+    assert dcgan_recipe("cpu").r1_gamma > 0 and conditional_recipe("cpu").r1_gamma == 0

@@ -23,11 +23,70 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cyclegan_lib.lessons.mnist_gans import ConditionalGenerator, sample_noise
+from cyclegan_lib.course import env
+from cyclegan_lib.lessons.mnist_gans import (
+    ConditionalGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    conditional_dcgan,
+    sample_noise,
+)
 from cyclegan_lib.models import frozen
 
 ADAM_LR = 2e-4
 ADAM_BETAS = (0.5, 0.999)  # Radford et al. 2016, Sec. 4: beta1 = 0.5 steadies training
+
+
+@dataclass(frozen=True)
+class GanRecipe:
+    """How lessons 01-02 train a GAN with :func:`train_gan`: one object for every number.
+
+    ``seed`` seeds the stream of minibatches and noise (the networks' initial weights are
+    seeded by whoever builds them). Every ``r1_every`` steps D's loss gains the R1 penalty
+    weighted ``r1_gamma * r1_every`` (0 turns it off); ``average_decay`` is the weight
+    average's decay (:func:`update_average`); ``real_target`` < 1 smooths D's real labels.
+    :func:`dcgan_recipe` and :func:`conditional_recipe` are the lessons' own, per profile.
+    """
+
+    steps: int
+    batch_size: int = 64
+    lr: float = ADAM_LR
+    betas: tuple[float, float] = ADAM_BETAS
+    z_dim: int = 64
+    ngf: int = 32
+    ndf: int = 32
+    channels: int = 1
+    average_decay: float = 0.995
+    r1_gamma: float = 0.0
+    r1_every: int = 4
+    real_target: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.steps, self.batch_size, self.r1_every) < 1:
+            raise ValueError(
+                f"steps, batch_size and r1_every must be >= 1, got {self.steps}, "
+                f"{self.batch_size}, {self.r1_every}"
+            )
+
+    def networks(self, conditional: bool = False) -> tuple[nn.Module, nn.Module]:
+        """Fresh DCGAN G and D of this size (lesson 01), or their conditional pair (lesson 02)."""
+        if conditional:
+            return conditional_dcgan(self.z_dim, self.ngf, self.ndf, self.channels)
+        G = DCGANGenerator(self.z_dim, self.ngf, self.channels)
+        return G, DCGANDiscriminator(self.channels, self.ndf)
+
+
+def dcgan_recipe(profile: str | None = None) -> GanRecipe:
+    """Lesson 01's DCGAN: Adam lr 1e-3 and R1 with gamma 2 (chosen in the lesson's section 7)."""
+    steps = env.pick(smoke=5, cpu=3200, gpu=6000, profile=profile)
+    return GanRecipe(steps=steps, lr=1e-3, r1_gamma=2.0, seed=1)
+
+
+def conditional_recipe(profile: str | None = None) -> GanRecipe:
+    """Lesson 02's conditional DCGAN: Adam lr 5e-4, no R1 (chosen in the lesson's section 4)."""
+    steps = env.pick(smoke=5, cpu=2000, gpu=6000, profile=profile)
+    return GanRecipe(steps=steps, lr=5e-4, seed=1)
 
 
 def _call(net: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -212,22 +271,15 @@ def train_gan(
     G: nn.Module,
     D: nn.Module,
     images: torch.Tensor,
-    steps: int,
+    recipe: GanRecipe,
     labels: torch.Tensor | None = None,
-    batch_size: int = 64,
-    lr: float = ADAM_LR,
-    real_target: float = 1.0,
     fixed_z: torch.Tensor | None = None,
     fixed_labels: torch.Tensor | None = None,
     snapshot_every: int = 0,
-    seed: int = 0,
     progress: Callable | None = None,
     G_avg: nn.Module | None = None,
-    average_decay: float = 0.995,
-    r1_gamma: float = 0.0,
-    r1_every: int = 4,
 ) -> TrainingHistory:
-    """Train G and D for ``steps`` iterations on random minibatches of ``images``.
+    """Train G and D for ``recipe.steps`` iterations on random minibatches of ``images``.
 
     With ``labels`` the GAN is conditional: each real image comes with its label,
     and the fakes of a step are asked for the same labels as that step's real batch.
@@ -237,31 +289,35 @@ def train_gan(
     ``progress`` wraps the step range (e.g. :func:`cyclegan_lib.course.plotting.progress`).
     With ``G_avg`` (a copy of G made before training), G_avg keeps a moving average of
     G's weights (:func:`update_average`), and the snapshots show G_avg.
-    With ``r1_gamma`` > 0, D is penalised with R1 every ``r1_every`` steps, weighted
-    ``r1_gamma * r1_every`` so that on average it weighs ``r1_gamma`` per step: the
-    "lazy regularisation" of Karras et al. 2020 (StyleGAN2, Sec. 3.1), which costs a
+    With ``recipe.r1_gamma`` > 0, D is penalised with R1 every ``recipe.r1_every`` steps,
+    weighted ``r1_gamma * r1_every`` so that on average it weighs ``r1_gamma`` per step:
+    the "lazy regularisation" of Karras et al. 2020 (StyleGAN2, Sec. 3.1), which costs a
     quarter of the double backward pass at the default of 4.
     """
+    if G.z_dim != recipe.z_dim:
+        raise ValueError(f"G draws {G.z_dim}-d noise but the recipe's z_dim is {recipe.z_dim}")
     device = next(G.parameters()).device
-    rng = torch.Generator().manual_seed(seed)
-    opt_G, opt_D = make_optimizers(G, D, lr)
+    rng = torch.Generator().manual_seed(recipe.seed)
+    opt_G, opt_D = make_optimizers(G, D, recipe.lr, recipe.betas)
     history = TrainingHistory()
     z_dim = G.z_dim
     shown = G if G_avg is None else G_avg
     start = time.perf_counter()
     G.train()
     D.train()
+    steps, batch_size = recipe.steps, recipe.batch_size
     step_range = range(1, steps + 1)
     for step in progress(step_range) if progress else step_range:
         index = torch.randint(len(images), (batch_size,), generator=rng)
         real = images[index].to(device)
         z = sample_noise(batch_size, z_dim, rng, device)
         y = None if labels is None else labels[index].to(device)
-        gamma = r1_gamma * r1_every if r1_gamma and step % r1_every == 0 else 0.0
-        numbers = train_step(G, D, opt_G, opt_D, real, z, y, real_target, gamma)
+        lazy = step % recipe.r1_every == 0
+        gamma = recipe.r1_gamma * recipe.r1_every if lazy else 0.0
+        numbers = train_step(G, D, opt_G, opt_D, real, z, y, recipe.real_target, gamma)
         history.record(step, numbers)
         if G_avg is not None:
-            update_average(G_avg, G, average_decay, step)
+            update_average(G_avg, G, recipe.average_decay, step)
         if fixed_z is not None and (
             step == steps or (snapshot_every and step % snapshot_every == 0)
         ):
