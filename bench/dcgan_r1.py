@@ -1,9 +1,10 @@
 """Train lesson 01's DCGAN with several R1 weights and seeds, and judge each run.
 
-Every arm is the lesson's recipe (z 64, ngf = ndf = 32, batch 64, Adam lr 1e-3,
-weight average 0.995, R1 applied every 4 steps); only the R1 weight gamma and the
-seed change. Seed s initialises the networks with ``torch.manual_seed(s)`` and
-draws the batches with seed s + 1, so seed 0 is the lesson's own run. Each arm is
+Every arm is the lesson's recipe in the ``cpu`` profile (:func:`dcgan_recipe`: z, network
+sizes, batch, Adam, weight average, R1 every 4 steps); only the number of steps, the R1
+weight gamma and the seed change. Seed s initialises the networks with
+``torch.manual_seed(s)`` and draws the batches with seed s + 1, so seed 0 is the lesson's
+own run. Each arm is
 judged as the lesson judges it: 1,000 samples of the averaged G, the share the
 digit classifier reads with confidence >= 0.9, the rarest digit's share and the
 Fréchet distance to the test digits. Arms run ``--jobs`` at a time, one thread each.
@@ -20,21 +21,21 @@ import argparse
 import copy
 import itertools
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 
 import torch
 
 from cyclegan_lib.course.digits import load_domain
 from cyclegan_lib.course.metrics import evaluate_digits
-from cyclegan_lib.lessons.gan_loop import generate, train_gan
-from cyclegan_lib.lessons.mnist_gans import DCGANDiscriminator, DCGANGenerator
+from cyclegan_lib.lessons.gan_loop import dcgan_recipe, generate, train_gan
 
-Z_DIM = 64
+LESSON = dcgan_recipe("cpu")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=3200)
+    parser.add_argument("--steps", type=int, default=LESSON.steps)
     parser.add_argument("--gamma", type=float, nargs="+", default=[0.0, 2.0], help="R1 weights")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--jobs", type=int, default=2, help="arms trained at once")
@@ -45,13 +46,12 @@ def train_arm(steps: int, gamma: float, seed: int) -> dict[str, float]:
     """One run of the lesson's DCGAN recipe, judged on 1,000 samples of the averaged G."""
     torch.set_num_threads(1)
     x_train, _ = load_domain("clean", "train")
+    recipe = replace(LESSON, steps=steps, r1_gamma=gamma, seed=seed + LESSON.seed)
     torch.manual_seed(seed)
-    G, D = DCGANGenerator(z_dim=Z_DIM, ngf=32), DCGANDiscriminator(channels=1, ndf=32)
+    G, D = recipe.networks()
     G_avg = copy.deepcopy(G)
-    history = train_gan(
-        G, D, x_train, steps, batch_size=64, lr=1e-3, seed=seed + 1, G_avg=G_avg, r1_gamma=gamma
-    )
-    sample_z = torch.randn(1000, Z_DIM, generator=torch.Generator().manual_seed(1))
+    history = train_gan(G, D, x_train, recipe, G_avg=G_avg)
+    sample_z = torch.randn(1000, recipe.z_dim, generator=torch.Generator().manual_seed(1))
     scores = evaluate_digits(generate(G_avg, sample_z), "clean")
     return {**scores, "seconds": history.seconds}
 
