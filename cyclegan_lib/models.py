@@ -30,7 +30,14 @@ from typing import Any, ClassVar, Literal, get_args
 import torch
 from torch import nn
 
-from cyclegan_lib.losses import GANLoss, GanMode, gradient_penalty, l1_loss
+from cyclegan_lib.losses import (
+    GANLoss,
+    GanMode,
+    cycle_loss,
+    gradient_penalty,
+    identity_loss,
+    l1_loss,
+)
 from cyclegan_lib.networks import DiscriminatorName, InitType, Norm, define_D, define_G
 from cyclegan_lib.pool import ImagePool
 from cyclegan_lib.runtime import autocast
@@ -244,13 +251,13 @@ class BaseModel:
         net = define_G(
             input_nc, output_nc, c.ngf, c.netG, c.norm, not c.no_dropout, c.init_type, c.init_gain
         )
-        return net.to(self.device, memory_format=self.memory_format)
+        return net.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]
 
     def _discriminator(self, input_nc: int) -> nn.Module:
         """``define_D`` with this config's options, moved to the device."""
         c = self.config
         net = define_D(input_nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)
-        return net.to(self.device, memory_format=self.memory_format)
+        return net.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]
 
     def set_input(self, batch: dict[str, Any]) -> None:
         """Take a paired batch ``{'A', 'B', 'A_paths', 'B_paths'}``; ``direction=BtoA`` swaps the sides.
@@ -317,6 +324,10 @@ class BaseModel:
     def forward(self) -> None:
         raise NotImplementedError
 
+    def optimize_parameters(self) -> dict[str, float]:
+        """One training iteration; the losses under :attr:`loss_names`, as floats."""
+        raise NotImplementedError
+
     def visuals(self) -> dict[str, torch.Tensor]:
         """The current images under the reference's visual names (after a forward pass)."""
         raise NotImplementedError
@@ -342,7 +353,11 @@ class BaseModel:
         """Restore a :meth:`state_dict` exactly (strict network loads)."""
         for name, net in self.networks().items():
             net.load_state_dict(state["networks"][name])
-        groups = {"optimizers": self.optimizers, "scalers": self.scalers, "pools": self.pools}
+        groups: dict[str, dict[str, Any]] = {
+            "optimizers": self.optimizers,
+            "scalers": self.scalers,
+            "pools": self.pools,
+        }
         for group, items in groups.items():
             for name, item in items.items():
                 item.load_state_dict(state[group][name])
@@ -403,7 +418,10 @@ class CycleGANModel(BaseModel):
             self.rec_B = self.netG_A(self.fake_A)
 
     def _d_loss(self, netD: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """0.5 * (loss on real + loss on pooled fake), which slows D relative to G."""
+        """D's loss halved, as the reference's ``loss_D = (loss_D_real + loss_D_fake) * 0.5``.
+
+        The halving slows D down relative to G (Zhu 2017, Sec. 4).
+        """
         fake = fake.detach()
         loss = 0.5 * (self.criterion(netD(real), True) + self.criterion(netD(fake), False))
         return loss + self._penalty(netD, real, fake)
@@ -414,14 +432,15 @@ class CycleGANModel(BaseModel):
         losses = {
             "G_A": self.criterion(self.netD_A(self.fake_B), True),
             "G_B": self.criterion(self.netD_B(self.fake_A), True),
-            "cycle_A": l1_loss(self.rec_A, self.real_A) * c.lambda_A,
-            "cycle_B": l1_loss(self.rec_B, self.real_B) * c.lambda_B,
+            "cycle_A": cycle_loss(self.real_A, self.rec_A) * c.lambda_A,
+            "cycle_B": cycle_loss(self.real_B, self.rec_B) * c.lambda_B,
         }
         if c.lambda_identity > 0:
             self.idt_A = self.netG_A(self.real_B)  # G_A should leave B images unchanged
             self.idt_B = self.netG_B(self.real_A)
-            losses["idt_A"] = l1_loss(self.idt_A, self.real_B) * c.lambda_B * c.lambda_identity
-            losses["idt_B"] = l1_loss(self.idt_B, self.real_A) * c.lambda_A * c.lambda_identity
+            idt = c.lambda_identity
+            losses["idt_A"] = identity_loss(self.real_B, self.idt_A) * c.lambda_B * idt
+            losses["idt_B"] = identity_loss(self.real_A, self.idt_B) * c.lambda_A * idt
         else:
             losses["idt_A"] = losses["idt_B"] = torch.zeros((), device=self.device)
         return losses
@@ -434,7 +453,7 @@ class CycleGANModel(BaseModel):
         with frozen(discriminators):
             with self.autocast():
                 losses = self._generator_losses()
-            self._step("G", sum(losses.values()))
+            self._step("G", sum(losses.values(), torch.zeros((), device=self.device)))
         with self.autocast():
             fake_B = self._to_device(self.pools["fake_B"].query(self.fake_B))
             losses["D_A"] = self._d_loss(self.netD_A, self.real_B, fake_B)

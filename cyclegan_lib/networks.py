@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import torch
@@ -191,6 +192,7 @@ class UnetSkipBlock(nn.Module):
         )
         if outermost:
             up = nn.ConvTranspose2d(2 * inner_nc, outer_nc, kernel_size=4, stride=2, padding=1)
+            assert submodule is not None, "the outermost block wraps the others"
             layers = [down, submodule, nn.ReLU(True), up, nn.Tanh()]
         elif submodule is None:  # innermost: the 1x1 bottleneck, nothing to concatenate
             up = nn.ConvTranspose2d(
@@ -305,6 +307,55 @@ class PixelDiscriminator(nn.Module):
         return self.net(x)
 
 
+@dataclass(frozen=True)
+class PatchGeometry:
+    """Where the decisions of a convolutional discriminator look, along one axis, in input pixels.
+
+    ``receptive_field``: the side of the patch one decision sees; ``jump``: the distance
+    between the centres of neighbouring decisions; ``first_center``: the centre of
+    decision 0 (it may lie outside the image: the first patches overlap the padding).
+    """
+
+    receptive_field: int
+    jump: int
+    first_center: float
+
+    def window(self, index: int) -> tuple[float, float]:
+        """The input interval [start, end) that decision ``index`` sees along one axis."""
+        center = self.first_center + index * self.jump
+        return center - self.receptive_field / 2, center + self.receptive_field / 2
+
+
+def patch_geometry(net: nn.Module) -> PatchGeometry:
+    """The :class:`PatchGeometry` of ``net``'s Conv2d layers, walked from input to output.
+
+    A k x k convolution with stride s and padding p widens the field by (k - 1) input
+    steps of the current ``jump``, moves the first centre by ((k - 1) / 2 - p) steps,
+    and then multiplies the jump by s. For a PatchGAN this is the "patch" of Isola 2017,
+    Sec. 3.2.2: 70 x 70 for the reference's ``basic`` D.
+    """
+    field, jump, center = 1, 1, 0.5
+    for layer in net.modules():
+        if isinstance(layer, nn.Conv2d):
+            (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, layer.padding
+            field += (k - 1) * jump
+            center += ((k - 1) / 2 - p) * jump
+            jump *= s
+    return PatchGeometry(field, jump, center)
+
+
+def receptive_field(n_layers: int = 3) -> int:
+    """The patch one decision of an ``n_layers`` :class:`NLayerDiscriminator` sees, in pixels.
+
+    16, 34, 70, 142, 286 for 1 to 5 layers (the 16, 70 and 286 of Isola 2017, Sec. 4.4);
+    only the layer geometry matters, so the network built to measure it is one channel wide
+    and lives on the ``meta`` device: no memory, and no draw from torch's random generator.
+    """
+    with torch.device("meta"):
+        net = NLayerDiscriminator(1, ndf=1, n_layers=n_layers, norm="none")
+    return patch_geometry(net).receptive_field
+
+
 def init_weights(
     net: nn.Module, init_type: InitType = "normal", init_gain: float = 0.02
 ) -> nn.Module:
@@ -399,5 +450,10 @@ def define_D(
 
 
 def count_parameters(net: nn.Module) -> int:
-    """Number of learnable parameters (the reference prints it as "Total number of parameters")."""
+    """The number of parameters of ``net``, all of them, trainable or frozen.
+
+    This is the reference's ``print_networks`` count ("Total number of parameters",
+    printed in millions); buffers such as batch norm's running statistics are not
+    parameters and do not count.
+    """
     return sum(p.numel() for p in net.parameters())

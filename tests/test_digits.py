@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from cyclegan_lib.course import digits
+from cyclegan_lib.pipeline.pages import to_uint8
 
 
 def test_embedded_mnist_is_complete():
@@ -63,17 +64,20 @@ def test_unpaired_view_uses_disjoint_halves():
     assert unpaired.color_labels.bincount().tolist() == [200] * 10
     # map every colour image back to its source digit through the paired view
     paired = digits.paired_digits("train")
-    key = [bytes(img) for img in digits.to_uint8(paired.color)]
-    source_of = dict(zip(key, (bytes(img) for img in digits.to_uint8(paired.clean)), strict=True))
-    color_sources = {source_of[bytes(img)] for img in digits.to_uint8(unpaired.color)}
-    clean_digits = {bytes(img) for img in digits.to_uint8(unpaired.clean)}
+    key = [bytes(img) for img in to_uint8(paired.color)]
+    source_of = dict(zip(key, (bytes(img) for img in to_uint8(paired.clean)), strict=True))
+    color_sources = {source_of[bytes(img)] for img in to_uint8(unpaired.color)}
+    clean_digits = {bytes(img) for img in to_uint8(unpaired.clean)}
     assert not clean_digits & color_sources
 
 
 def test_uint8_round_trip():
     x, _ = digits.load_domain("color", "test")
-    back = digits.to_tensor(digits.to_uint8(x[:10]))
-    assert torch.allclose(back, x[:10], atol=1e-6)
+    pixels = to_uint8(x[:10])
+    assert torch.equal(digits.to_tensor(pixels), x[:10])
+    assert np.array_equal(to_uint8(digits.to_tensor(pixels)), pixels)  # bytes back exactly
+    # the reference's truncation would not give them back: float error makes some k.999...
+    assert not np.array_equal(to_uint8(digits.to_tensor(pixels), truncate=True), pixels)
 
 
 def test_bad_arguments_are_named():

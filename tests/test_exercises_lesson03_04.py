@@ -8,8 +8,9 @@ import torch
 from cyclegan_lib.lessons.exercises import check, grade
 from cyclegan_lib.lessons.exercises import lesson03 as l03
 from cyclegan_lib.lessons.exercises import lesson04 as l04
-from cyclegan_lib.lessons.widgets.patchgan_explorer import conv_geometry, patchgan
+from cyclegan_lib.lessons.widgets.patchgan_explorer import patchgan
 from cyclegan_lib.models import CycleGANModel, ModelConfig, Pix2PixModel, frozen
+from cyclegan_lib.networks import patch_geometry
 from cyclegan_lib.pool import ImagePool
 
 EXERCISES = [
@@ -86,7 +87,7 @@ def test_receptive_field_reference_agrees_with_the_network(n_layers):
     kernels = [c.kernel_size[0] for c in convs]
     strides = [c.stride[0] for c in convs]
     assert (
-        l03.receptive_field(kernels, strides) == conv_geometry(patchgan(n_layers)).receptive_field
+        l03.receptive_field(kernels, strides) == patch_geometry(patchgan(n_layers)).receptive_field
     )
 
 

@@ -11,11 +11,11 @@ from cyclegan_lib.lessons.mnist_gans import (
     MLPDiscriminator,
     MLPGenerator,
     conditional_dcgan,
-    count_parameters,
     generator_input,
     label_planes,
     sample_noise,
 )
+from cyclegan_lib.networks import count_parameters
 
 
 def linear_params(n_in: int, n_out: int) -> int:

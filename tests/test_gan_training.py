@@ -13,9 +13,7 @@ from cyclegan_lib.lessons.gan_loop import (
     GanRecipe,
     conditional_recipe,
     dcgan_recipe,
-    discriminator_loss,
     generate,
-    generator_loss,
     r1_penalty,
     refresh_batch_norm,
     train_gan,
@@ -29,15 +27,6 @@ from cyclegan_lib.lessons.mnist_gans import (
     conditional_dcgan,
     sample_noise,
 )
-
-
-def test_discriminator_loss_with_label_smoothing():
-    real, fake = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 3.0])
-    expected = (
-        -(0.9 * F.logsigmoid(real) + 0.1 * F.logsigmoid(-real)).mean() - F.logsigmoid(-fake).mean()
-    )
-    assert discriminator_loss(real, fake, real_target=0.9).item() == pytest.approx(expected.item())
-    assert generator_loss(fake).item() == pytest.approx(-F.logsigmoid(fake).mean().item())
 
 
 @pytest.mark.parametrize("r1_gamma", [0.0, 3.0])

@@ -13,6 +13,7 @@ from cyclegan_lib.networks import (
     define_G,
     init_weights,
     parse_generator_name,
+    receptive_field,
 )
 
 
@@ -183,3 +184,31 @@ def test_other_inits_change_weights(init_type):
     init_weights(net, init_type, 0.02)
     assert not torch.equal(before, net.model[0].weight)
     assert torch.all(net.model[0].bias == 0)
+
+
+@pytest.mark.parametrize("n_layers, size", [(1, 16), (2, 34), (3, 70), (4, 142), (5, 286)])
+def test_receptive_field_is_the_patch_one_output_sees(n_layers, size):
+    """Measured by back-propagating from one central output: the rows it reaches."""
+    torch.manual_seed(0)
+    net = NLayerDiscriminator(1, ndf=2, n_layers=n_layers, norm="none")
+    image = torch.randn(1, 1, 2 * size + 32, 2 * size + 32, requires_grad=True)
+    out = net(image)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    rows = image.grad[0, 0].abs().sum(1).nonzero()
+    assert int(rows.max() - rows.min() + 1) == receptive_field(n_layers) == size
+
+
+def test_receptive_field_leaves_the_random_generator_alone():
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    receptive_field(3)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_count_parameters_counts_frozen_parameters_and_no_buffers():
+    net = NLayerDiscriminator(3, ndf=8, n_layers=2, norm="batch")
+    everything = count_parameters(net)
+    assert everything == sum(p.numel() for p in net.parameters())
+    net.model[0].requires_grad_(False)  # frozen, as D is during G's update
+    assert count_parameters(net) == everything
+    assert sum(b.numel() for b in net.buffers()) > 0  # batch norm's statistics: not counted

@@ -51,7 +51,7 @@ def test_generator_gradients_match_the_calculus():
 def test_discriminator_losses_at_known_points():
     numbers = discriminator_losses(0.5, 0.5)
     assert numbers["log-likelihood"] == pytest.approx(2 * np.log(2))
-    assert numbers["least-squares"] == pytest.approx(0.5 * (0.25 + 0.25))
+    assert numbers["least-squares"] == pytest.approx(0.25 + 0.25)  # eq. (4), not halved
 
 
 def recorder(monkeypatch, module, name: str) -> list:

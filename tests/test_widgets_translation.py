@@ -15,17 +15,13 @@ from cyclegan_lib.lessons.widgets import lsgan_explorer as lsgan  # noqa: E402
 from cyclegan_lib.lessons.widgets import patchgan_explorer as patchgan
 from cyclegan_lib.lessons.widgets import pool_explorer as pool
 from cyclegan_lib.lessons.widgets import translation_explorer as translation
+from cyclegan_lib.networks import patch_geometry
 
 
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.mark.parametrize("n_layers, size", [(1, 16), (2, 34), (3, 70), (4, 142), (5, 286)])
-def test_patch_sizes_of_the_pix2pix_paper(n_layers, size):
-    assert patchgan.patch_size(n_layers) == size
 
 
 @pytest.mark.parametrize("n_layers, side", [(1, 64), (2, 64), (3, 128)])
@@ -41,7 +37,7 @@ def test_geometry_matches_autograd_and_a_forward_pass(n_layers, side):
     row = col = cells // 2
     decisions[0, 0, row, col].backward()
     seen = torch.nonzero(image.grad[0, 0].abs() > 0)
-    geometry = patchgan.conv_geometry(net)
+    geometry = patch_geometry(net)
     start, end = geometry.window(row)
     assert seen[:, 0].min().item() == max(int(start), 0)
     assert seen[:, 0].max().item() + 1 == min(int(end), side)
@@ -73,11 +69,11 @@ def test_receptive_field_widget_draws_at_once_and_on_change(monkeypatch):
 def test_least_squares_line_is_the_closed_form_solution():
     w, b = lsgan.fit_discriminator(-1.0, "ls")
     real, fake = lsgan.samples(lsgan.REAL_MEAN), lsgan.samples(-1.0)
-    # normal equations of 0.5 (mean (w r + b - 1)^2 + mean (w f + b)^2) + ridge w^2
-    x2 = 0.5 * ((real**2).mean() + (fake**2).mean()) + lsgan.RIDGE
-    x1 = 0.5 * (real.mean() + fake.mean())
-    a = torch.tensor([[x2, x1], [x1, 1.0]], dtype=torch.float64)
-    rhs = torch.tensor([0.5 * real.mean(), 0.5], dtype=torch.float64)
+    # normal equations of mean (w r + b - 1)^2 + mean (w f + b)^2 + ridge w^2 (eq. 4 + ridge)
+    x2 = (real**2).mean() + (fake**2).mean() + lsgan.RIDGE
+    x1 = real.mean() + fake.mean()
+    a = torch.tensor([[x2, x1], [x1, 2.0]], dtype=torch.float64)
+    rhs = torch.tensor([real.mean(), 1.0], dtype=torch.float64)
     expected = torch.linalg.solve(a, rhs)
     assert (w, b) == pytest.approx(expected.tolist(), abs=1e-5)
 

@@ -83,16 +83,13 @@ def scale_pixels(images: torch.Tensor) -> torch.Tensor:
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, H, W) or (N, H, W, C) -> float (N, C, H, W) in [-1, 1]."""
+    """uint8 (N, H, W) or (N, H, W, C) -> float (N, C, H, W) in [-1, 1].
+
+    :func:`cyclegan_lib.pipeline.pages.to_uint8` is its exact inverse.
+    """
     if images.ndim == 3:
         images = images[..., None]
     return scale_pixels(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """float (N, C, H, W) in [-1, 1] -> uint8 (N, H, W, C), rounding like the reference's ``tensor2im``."""
-    x = ((x.detach().float().cpu().clamp(-1, 1) + 1.0) * 127.5).round()
-    return x.permute(0, 2, 3, 1).to(torch.uint8).numpy()
 
 
 def raw_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:

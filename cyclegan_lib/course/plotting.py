@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from cyclegan_lib.course.digits import to_uint8
 from cyclegan_lib.course.env import get_profile
+from cyclegan_lib.pipeline.pages import to_uint8
 
 
 def progress(iterable: Iterable, **kwargs) -> Iterable:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cyclegan_lib.course import env
@@ -31,6 +30,7 @@ from cyclegan_lib.lessons.mnist_gans import (
     conditional_dcgan,
     sample_noise,
 )
+from cyclegan_lib.losses import minimax_d_loss, non_saturating_g_loss
 from cyclegan_lib.models import frozen
 
 ADAM_LR = 2e-4
@@ -94,26 +94,6 @@ def _call(net: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch
     return net(x) if labels is None else net(x, labels)
 
 
-def discriminator_loss(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0
-) -> torch.Tensor:
-    """-[log D(x) + log(1 - D(G(z)))] (Goodfellow 2014, eq. 1), the mean over each batch.
-
-    ``real_target`` < 1 is one-sided label smoothing (Salimans et al. 2016, Sec. 3.4):
-    real images are labelled 0.9 so D cannot push its logits to infinity.
-    """
-    real = F.binary_cross_entropy_with_logits(
-        real_logits, torch.full_like(real_logits, real_target)
-    )
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
-
-
-def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """The non-saturating generator loss -log D(G(z)) (Goodfellow 2014, Sec. 3)."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-
-
 def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """R1 = 1/2 E_x[ ||grad_x D(x)||^2 ] over real images x (Mescheder et al. 2018, eq. 9, without gamma).
 
@@ -140,10 +120,13 @@ def train_step(
 ) -> dict[str, float]:
     """One iteration of Algorithm 1 (Goodfellow 2014) with k = 1; returns losses and D's mean beliefs.
 
-    D step: fakes are detached, so only D learns from its loss; with ``r1_gamma`` > 0
+    D step: D minimises the log-likelihood loss (3) (:func:`~cyclegan_lib.losses.minimax_d_loss`,
+    real labels ``real_target``, not halved: Goodfellow's Algorithm 1 as written); fakes are
+    detached, so only D learns from its loss; with ``r1_gamma`` > 0
     D's loss gains ``r1_gamma * R1`` (:func:`r1_penalty`). G step: the same fakes go
     through the updated D with D's weights frozen, so the backward pass computes the
-    gradients G needs and skips D's own, which this step would throw away.
+    gradients G needs and skips D's own, which this step would throw away. G minimises the
+    non-saturating loss (:func:`~cyclegan_lib.losses.non_saturating_g_loss`).
     """
     fake = _call(G, z, labels)
     opt_D.zero_grad(set_to_none=True)
@@ -151,7 +134,7 @@ def train_step(
         real = real.detach().requires_grad_(True)
     real_logits = _call(D, real, labels)
     fake_logits = _call(D, fake.detach(), labels)
-    d_loss = discriminator_loss(real_logits, fake_logits, real_target)
+    d_loss = minimax_d_loss(real_logits, fake_logits, real_target)
     if r1_gamma > 0:
         d_loss = d_loss + r1_gamma * r1_penalty(real_logits, real)
     d_loss.backward()
@@ -159,7 +142,7 @@ def train_step(
 
     opt_G.zero_grad(set_to_none=True)
     with frozen([D]):
-        g_loss = generator_loss(_call(D, fake, labels))
+        g_loss = non_saturating_g_loss(_call(D, fake, labels))
         g_loss.backward()
     opt_G.step()
     return {

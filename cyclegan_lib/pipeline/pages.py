@@ -23,18 +23,29 @@ Row = tuple[str, Sequence[tuple[str, str]]]
 """A page row: a heading and its (image path relative to the page, caption) pairs."""
 
 
-def tensor_to_image(images: torch.Tensor) -> np.ndarray:
-    """The first image of a batch in [-1, 1] as uint8 H x W x 3 (the reference's ``tensor2im``).
+def to_uint8(images: torch.Tensor, truncate: bool = False) -> np.ndarray:
+    """Images in [-1, 1] as uint8 pixels, channels last: (N, C, H, W) -> (N, H, W, C).
 
-    ``(x + 1) / 2 * 255`` truncated to an integer, as the reference does; a one-channel image is
-    repeated to three. Values outside [-1, 1] are clipped first (the reference would wrap them).
+    One rule for every image the library and the lessons turn into bytes: ``(x + 1) / 2 * 255``,
+    clipped to [0, 255] (the reference would wrap values outside [-1, 1] around), then
+    rounded to the nearest level, which makes it the exact inverse of ``uint8 / 127.5 - 1``:
+    pixels that came from a uint8 image get their bytes back. ``truncate=True`` drops the
+    fraction instead, as the reference's ``util.tensor2im`` does with ``astype(np.uint8)``
+    (half a grey level darker on average): :func:`tensor_to_image` uses it, so the result
+    images we save are the reference's, byte for byte. A (C, H, W) image gives (H, W, C).
     """
-    image = images[0] if images.dim() == 4 else images
-    array = image.detach().cpu().float().numpy()
-    if array.shape[0] == 1:
-        array = np.tile(array, (3, 1, 1))
-    array = (np.transpose(array, (1, 2, 0)) + 1) / 2.0 * 255.0
-    return np.clip(array, 0, 255).astype(np.uint8)
+    array = np.moveaxis(images.detach().cpu().float().numpy(), -3, -1)
+    array = np.clip((array + 1) / 2.0 * 255.0, 0, 255)
+    return (array if truncate else np.rint(array)).astype(np.uint8)
+
+
+def tensor_to_image(images: torch.Tensor) -> np.ndarray:
+    """The first image of a batch as uint8 H x W x 3, as the reference's ``tensor2im``.
+
+    :func:`to_uint8` with the reference's truncation; a one-channel image is repeated to three.
+    """
+    image = to_uint8(images[0] if images.dim() == 4 else images, truncate=True)
+    return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
 
 
 def save_image(image: np.ndarray, path: Path, aspect_ratio: float = 1.0) -> None:

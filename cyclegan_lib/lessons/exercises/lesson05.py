@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from cyclegan_lib.lessons.exercises import Case, Exercise
-from cyclegan_lib.networks import NLayerDiscriminator
+from cyclegan_lib.networks import receptive_field
 from cyclegan_lib.pipeline.pages import tensor_to_image
 from cyclegan_lib.pipeline.schedulers import linear_decay
 
@@ -37,11 +36,6 @@ LR_FACTOR = Exercise(
 )
 
 
-def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
-    """One image (C, H, W) in [-1, 1] as uint8 (H, W, 3), as the reference's ``tensor2im``."""
-    return tensor_to_image(image)
-
-
 def _as_tensor(result: object, _args: tuple) -> torch.Tensor:
     array = np.asarray(result)
     if array.dtype != np.uint8:
@@ -62,26 +56,12 @@ def _uint8_cases() -> list[Case]:
 
 TO_UINT8 = Exercise(
     name="tensor_to_uint8",
-    reference=tensor_to_uint8,
+    reference=tensor_to_image,
     make_cases=_uint8_cases,
     hint="move channels last (C, H, W) -> (H, W, C), map [-1, 1] to [0, 255] with "
     "(x + 1) / 2 * 255, clip to [0, 255], then .astype(np.uint8) (which truncates); "
     "repeat a single channel three times.",
 )
-
-
-def patch_receptive_field(n_layers: int) -> int:
-    """Side in pixels of the input patch one output of an ``n_layers`` PatchGAN sees.
-
-    Walks the discriminator's convolutions from the output back to the input:
-    a field of ``r`` outputs of a (kernel ``k``, stride ``s``) layer covers
-    ``(r - 1) * s + k`` of its inputs. 70 for the ``basic`` D (Isola 2017, Sec. 3.2.2).
-    """
-    net = NLayerDiscriminator(input_nc=3, ndf=4, n_layers=n_layers, norm="none")
-    field = 1
-    for conv in reversed([m for m in net.modules() if isinstance(m, nn.Conv2d)]):
-        field = (field - 1) * conv.stride[0] + conv.kernel_size[0]
-    return field
 
 
 def _field_cases() -> list[Case]:
@@ -90,7 +70,7 @@ def _field_cases() -> list[Case]:
 
 RECEPTIVE_FIELD = Exercise(
     name="patch_receptive_field",
-    reference=patch_receptive_field,
+    reference=receptive_field,
     make_cases=_field_cases,
     hint="the convolutions are: one 4x4 stride 2, then n_layers - 1 more 4x4 stride 2, then "
     "two 4x4 stride 1; start from 1 output pixel and go backwards with r = (r - 1) * s + k.",

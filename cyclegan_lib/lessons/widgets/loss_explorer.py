@@ -4,9 +4,9 @@ Two numbers drive everything: D(x), the discriminator's belief that a real image
 is real, and D(G(z)), its belief that a fake is real. For each value of D(G(z))
 we show the generator's loss under
 
-* the minimax game, log(1 - D(G(z))) (Goodfellow et al. 2014, eq. 1),
+* the minimax game (3), log(1 - D(G(z))) (Goodfellow et al. 2014, eq. 1),
 * the non-saturating loss, -log D(G(z)) (same paper, Sec. 3),
-* least squares, (D(G(z)) - 1)² (Mao et al. 2017; CycleGAN's choice),
+* least squares (4), (D(G(z)) - 1)² (Mao et al. 2017, eq. 2; CycleGAN's choice),
 
 and the gradient each one sends back through D's *score* s (the logit, for the
 log losses, where D(G(z)) = sigmoid(s); the raw output, for least squares, where
@@ -49,7 +49,7 @@ def generator_loss_and_grad(d_fake: np.ndarray | float, loss: str) -> tuple[np.n
 
 
 def discriminator_losses(d_real: float, d_fake: float) -> dict[str, float]:
-    """D's loss at the two sliders' values: log-likelihood (eq. 1 of Goodfellow 2014) and LS."""
+    """D's loss at the two sliders' values: log-likelihood (3) and least squares (4), neither halved."""
     log_loss = losses.minimax_d_loss(_score([d_real], "minimax"), _score([d_fake], "minimax"))
     ls_loss = losses.lsgan_d_loss(
         _score([d_real], "least-squares"), _score([d_fake], "least-squares")

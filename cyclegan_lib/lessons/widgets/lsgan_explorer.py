@@ -4,9 +4,9 @@ A one-dimensional game. Real samples come from N(2, 0.5²), fakes from
 N(mu, 0.5²), and each discriminator is a line s(x) = w x + b fitted to them by
 its own loss (L-BFGS on the library's losses):
 
-* the log-likelihood D (Goodfellow 2014, eq. 1) reads its score through a
-  sigmoid, D(x) = sigmoid(s(x));
-* the least-squares D (Mao et al. 2017, eq. 2 with a=0, b=1) outputs s(x) itself.
+* the log-likelihood D (the course's eq. 3; Goodfellow 2014, eq. 1) reads its score
+  through a sigmoid, D(x) = sigmoid(s(x));
+* the least-squares D (eq. 4; Mao et al. 2017, eq. 2 with a=0, b=1) outputs s(x) itself.
 
 For a fake at position x the generator receives dL/dx. With the log losses it
 vanishes wherever the sigmoid is flat: the minimax loss log(1 - D) stalls where

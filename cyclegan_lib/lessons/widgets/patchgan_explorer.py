@@ -2,15 +2,13 @@
 
 A PatchGAN (Isola et al. 2017, Sec. 3.2.2) outputs a map of decisions, one per
 overlapping patch. The patch is the *receptive field* of one output unit, which
-follows from the stack of convolutions alone. Walking the layers from the input:
-a k x k convolution widens the field by (k - 1) input steps, and a stride s
-multiplies the size of one step (the *jump*) by s. The reference's
-``n_layers=3`` discriminator gives the famous 70x70 patches.
+follows from the stack of convolutions alone
+(:func:`cyclegan_lib.networks.patch_geometry`). The reference's ``n_layers=3``
+discriminator gives the famous 70x70 patches.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import ipywidgets as widgets
@@ -20,51 +18,17 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 from torch import nn
 
-from cyclegan_lib.course.digits import load_domain, load_photos, to_uint8
+from cyclegan_lib.course.digits import load_domain, load_photos
 from cyclegan_lib.lessons.widgets import dropdown, int_slider, redraw
-from cyclegan_lib.networks import NLayerDiscriminator
+from cyclegan_lib.networks import NLayerDiscriminator, patch_geometry
+from cyclegan_lib.pipeline.pages import to_uint8
 
 IMAGES = ("photo, 256 px", "digit, 32 px")
-
-
-@dataclass(frozen=True)
-class PatchGeometry:
-    """Where the output units of a conv stack look: field size, spacing, first centre (pixels)."""
-
-    receptive_field: int
-    jump: int
-    first_center: float
-
-    def window(self, index: int) -> tuple[float, float]:
-        """The input interval [start, end) seen by output unit ``index`` along one axis."""
-        center = self.first_center + index * self.jump
-        return center - self.receptive_field / 2, center + self.receptive_field / 2
-
-
-def conv_geometry(net: nn.Module) -> PatchGeometry:
-    """Receptive field, jump and first centre of ``net``'s Conv2d stack, input to output.
-
-    Per layer with kernel k, stride s and padding p: field += (k - 1) * jump,
-    first centre += ((k - 1) / 2 - p) * jump, then jump *= s.
-    """
-    field, jump, center = 1, 1, 0.5
-    for layer in net.modules():
-        if isinstance(layer, nn.Conv2d):
-            (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, layer.padding
-            field += (k - 1) * jump
-            center += ((k - 1) / 2 - p) * jump
-            jump *= s
-    return PatchGeometry(field, jump, center)
 
 
 def patchgan(n_layers: int, input_nc: int = 3) -> NLayerDiscriminator:
     """A thin PatchGAN (ndf=8: only its geometry matters here) with ``n_layers`` hidden layers."""
     return NLayerDiscriminator(input_nc, ndf=8, n_layers=n_layers, norm="batch")
-
-
-def patch_size(n_layers: int) -> int:
-    """The patch one decision of an ``n_layers`` PatchGAN sees: 16, 34, 70, 142, 286 for 1..5."""
-    return conv_geometry(patchgan(n_layers)).receptive_field
 
 
 def output_side(net: nn.Module, side: int) -> int:
@@ -92,7 +56,7 @@ def draw_receptive_field(n_layers: int = 3, image: str = IMAGES[0]):
     picture = example_images()[image]
     side = picture.shape[0]
     net = patchgan(n_layers)
-    geometry = conv_geometry(net)
+    geometry = patch_geometry(net)
     cells = output_side(net, side)
     fig, (ax_image, ax_map) = plt.subplots(
         1, 2, figsize=(9, 4.2), gridspec_kw={"width_ratios": [1.3, 1]}

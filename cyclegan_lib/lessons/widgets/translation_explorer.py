@@ -13,9 +13,9 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 
-from cyclegan_lib.course.digits import to_uint8
 from cyclegan_lib.course.metrics import classify
 from cyclegan_lib.lessons.widgets import dropdown, int_slider, redraw
+from cyclegan_lib.pipeline.pages import to_uint8
 
 
 @dataclass(frozen=True)
