@@ -49,7 +49,7 @@ STAGE = (1280, 720)
 ROW_PX = 30
 BUDGET_ROWS = 24
 CODE_INPUT_ROWS = 16
-"""Code taller than this scrolls inside its slide (480 px, ``course_slides.html.j2``)."""
+"""Code taller than this scrolls inside its slide (470 px, ``course_slides.html.j2``)."""
 PROSE_CHARS, CODE_CHARS, CODE_ROW = 100, 95, 0.85
 FIGURE_ROWS = 14
 """A figure's height cap in rows: 420 px, set by the deck's stylesheet."""
