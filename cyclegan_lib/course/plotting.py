@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -71,15 +72,38 @@ def plot_losses(history: Mapping[str, Sequence[float]], title: str = "losses", s
     return ax
 
 
-def results_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[str]) -> str:
-    """A plain-text table: one row per run, one column per metric (floats to 3 decimals)."""
+class Table(str):
+    """A results table: prints as aligned text, renders as an HTML table in a notebook
+    (and so on the course site and in the slides) and as Markdown where that is asked for."""
+
+    def __new__(cls, header: Sequence[str], body: Sequence[Sequence[str]]) -> Table:
+        widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+        rows = [header, ["-" * w for w in widths], *body]
+        text = "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        )
+        table = super().__new__(cls, text)
+        table.header, table.body = list(header), [list(r) for r in body]
+        return table
+
+    def _repr_html_(self) -> str:
+        def row(cells: Sequence[str], tag: str) -> str:
+            return "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
+
+        rows = "".join(row(r, "td") for r in self.body)
+        return f"<table><thead>{row(self.header, 'th')}</thead><tbody>{rows}</tbody></table>"
+
+    def _repr_markdown_(self) -> str:
+        lines = [self.header, ["---"] * len(self.header), *self.body]
+        return "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in lines)
+
+
+def results_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[str]) -> Table:
+    """One row per run, one column per metric (floats to 3 decimals): a :class:`Table`, which
+    renders as a real table when it is a cell's last expression and as text under ``print``."""
 
     def cell(value: object) -> str:
         return f"{value:.3f}" if isinstance(value, float) else str(value)
 
-    header = ["run", *columns]
     body = [[name, *(cell(metrics.get(c, "")) for c in columns)] for name, metrics in rows.items()]
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *body]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return Table(["run", *columns], body)
