@@ -169,3 +169,30 @@ def test_arms_script_prints_one_row_per_lambda_y(capsys):
     assert [row[:2] for row in rows] == [["10.0", "1.0"], ["10.0", "10.0"]]
     for row in rows:  # two accuracies in [0, 100] %
         assert all(0.0 <= float(cell.rstrip("%")) <= 100.0 for cell in row[2:4])
+
+
+def test_the_l1_only_model_trains_on_the_recipes_device():
+    from cyclegan_lib.lessons.digit_translation import L1OnlyModel, pix2pix_config
+
+    recipe = DigitRecipe(steps=1, ngf=4, ndf=4, device="meta")
+    model = L1OnlyModel(pix2pix_config(recipe), recipe.device)
+    model.set_input({"A": torch.zeros(1, 3, 32, 32), "B": torch.zeros(1, 1, 32, 32)})
+    assert {p.device.type for p in model.netG.parameters()} == {"meta"}
+    assert model.real_A.device.type == model.real_B.device.type == "meta"
+
+
+def test_arms_on_a_gpu_train_one_after_the_other_in_this_process(monkeypatch):
+    import cyclegan_lib.lessons.digit_translation as digit_translation
+
+    trained = []
+
+    def fake_train(data, recipe, **weights):
+        trained.append((recipe.device, weights))
+        return weights
+
+    monkeypatch.setattr(digit_translation, "train_cyclegan_digits", fake_train)
+    monkeypatch.setattr(digit_translation, "ProcessPoolExecutor", None)  # fails if used
+    arms = {"cycle": {"lambda_cycle": 10.0}, "no cycle": {"lambda_cycle": 0.0}}
+    runs = digit_translation.train_cyclegan_arms(None, DigitRecipe(steps=1, device="cuda"), arms)
+    assert runs == arms
+    assert trained == [("cuda", arms["cycle"]), ("cuda", arms["no cycle"])]

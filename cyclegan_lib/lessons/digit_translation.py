@@ -45,7 +45,9 @@ class DigitRecipe:
 
     ``decay_fraction`` is the share of the ``steps`` over which the learning rate
     decays linearly to zero, after a constant phase (the reference's ``linear``
-    policy, Zhu et al. 2017 Sec. 7, counted in iterations).
+    policy, Zhu et al. 2017 Sec. 7, counted in iterations). ``device`` is where the
+    models train: ``"cpu"``, or e.g. ``"cuda"`` (the lessons' ``gpu`` profile passes
+    ``env.get_device()``).
     """
 
     steps: int
@@ -57,6 +59,7 @@ class DigitRecipe:
     lr: float = 1e-3
     decay_fraction: float = 0.5
     seed: int = 0
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -164,9 +167,10 @@ class L1OnlyModel:
     ``optimizers``, ``train``/``eval``), so the same loop trains it.
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, device: torch.device | str = "cpu") -> None:
         c = config
         self.lambda_L1 = c.lambda_L1
+        self.device = torch.device(device)
         self.netG = define_G(
             c.input_nc,
             c.output_nc,
@@ -176,7 +180,7 @@ class L1OnlyModel:
             not c.no_dropout,
             c.init_type,
             c.init_gain,
-        )
+        ).to(self.device)
         adam = torch.optim.Adam(self.netG.parameters(), lr=c.lr, betas=(c.beta1, 0.999))
         self.optimizers = {"G": adam}
 
@@ -187,7 +191,7 @@ class L1OnlyModel:
         self.netG.eval()
 
     def set_input(self, batch: dict) -> None:
-        self.real_A, self.real_B = batch["A"], batch["B"]
+        self.real_A, self.real_B = batch["A"].to(self.device), batch["B"].to(self.device)
 
     def optimize_parameters(self) -> dict[str, float]:
         """One Adam step on λ·||y - G(x)||₁ (Isola 2017, eq. 3)."""
@@ -246,7 +250,7 @@ def train_pix2pix_digits(
     Returns a run whose ``generators["G"]`` maps (N, 3, 32, 32) -> (N, 1, 32, 32).
     """
     generator = seed_everything(recipe.seed)
-    model = Pix2PixModel(pix2pix_config(recipe, lambda_L1), generator=generator)
+    model = Pix2PixModel(pix2pix_config(recipe, lambda_L1), recipe.device, generator)
     run = _train(model, _paired_batches(data, recipe), recipe, "pix2pix")
     run.generators = {"G": model.netG}
     return run
@@ -257,7 +261,7 @@ def train_l1_only_digits(
 ) -> TrainingRun:
     """The L1-only arm: same G, seed, batches and schedule as :func:`train_pix2pix_digits`."""
     seed_everything(recipe.seed)  # the same initial G as the cGAN arm
-    model = L1OnlyModel(pix2pix_config(recipe, lambda_L1))
+    model = L1OnlyModel(pix2pix_config(recipe, lambda_L1), recipe.device)
     run = _train(model, _paired_batches(data, recipe), recipe, "L1 only")
     run.generators = {"G": model.netG}
     return run
@@ -280,7 +284,7 @@ def train_cyclegan_digits(
     """
     generator = seed_everything(recipe.seed)
     config = cyclegan_config(recipe, lambda_cycle, pool_size, lambda_y)
-    model = CycleGANModel(config, generator=generator)
+    model = CycleGANModel(config, recipe.device, generator)
     stream = batch_generator(recipe)
     x_batches = list(batch_indices(len(data.clean), recipe.batch_size, recipe.steps, stream))
     y_batches = list(batch_indices(len(data.color), recipe.batch_size, recipe.steps, stream))
@@ -320,11 +324,12 @@ def train_cyclegan_arms(
     ``{"cycle": {"lambda_cycle": 10.0}, "no cycle": {"lambda_cycle": 0.0}}``. At batch
     size 4 these models keep one core about as busy as two (a step took 102 ms on one
     thread and 110 ms on two, on the course's 2-core machine), so with a core per arm
-    the ablation costs no extra wall time. With a single core the arms run one after
-    the other. Every arm gets the same seed and batches either way.
+    the ablation costs no extra wall time. With a single core, or on a GPU
+    (``recipe.device`` not ``"cpu"``), the arms run one after the other in this process.
+    Every arm gets the same seed and batches either way.
     """
     workers = min(len(arms), usable_cores())
-    if workers < 2:
+    if workers < 2 or recipe.device != "cpu":
         return {
             name: train_cyclegan_digits(data, recipe, **weights) for name, weights in arms.items()
         }
