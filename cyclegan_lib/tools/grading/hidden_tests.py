@@ -59,8 +59,133 @@ def _hidden_scale_pixels_cases() -> list[Case]:
     ]
 
 
+def _seeded(seed: int, *shape: int, scale: float = 1.0, dtype=torch.float32) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.randn(*shape, generator=generator) * scale).to(dtype)
+
+
+def _hidden_d_loss_cases() -> list[Case]:
+    """Lesson 01's D loss (3) (paper: the minimax objective, eq. 1 of Goodfellow 2014)."""
+    return [
+        Case((_seeded(1, 256), _seeded(2, 256)), label="hidden: 256 random logits each"),
+        Case(
+            (torch.tensor([-100.0, 60.0]), torch.tensor([100.0, -60.0])),
+            label="hidden: saturated logits (log of sigmoid underflows)",
+        ),
+        Case(
+            (_seeded(3, 5, dtype=torch.float64), _seeded(4, 5, dtype=torch.float64)),
+            label="hidden: float64 logits keep their dtype",
+            observe=_dtype_and_values,
+        ),
+        Case((_seeded(5, 6, 1), _seeded(6, 6, 1)), label="hidden: logits of shape (6, 1)"),
+        Case((_seeded(7, 5), _seeded(8, 3)), label="hidden: 5 real and 3 fake logits"),
+    ]
+
+
+def _hidden_g_loss_cases() -> list[Case]:
+    """Lesson 01's non-saturating G loss, -mean log D(G(z))."""
+    return [
+        Case((_seeded(9, 256, scale=3),), label="hidden: 256 random logits"),
+        Case(
+            (torch.tensor([-100.0, -60.0, 100.0]),),
+            label="hidden: saturated logits (log of sigmoid underflows)",
+        ),
+        Case(
+            (_seeded(10, 7, dtype=torch.float64),),
+            label="hidden: float64 logits keep their dtype",
+            observe=_dtype_and_values,
+        ),
+    ]
+
+
+def _hidden_step_cases() -> list[Case]:
+    """Lesson 01's training step on other batches, seeds and optimizers."""
+    from cyclegan_lib.lessons.exercises.lesson01 import LinearD, LinearG, parameters_after
+
+    optimizers = {
+        "SGD with momentum 0.9": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+        "Adam, the paper's betas (0.5, 0.999)": lambda p: torch.optim.Adam(
+            p, lr=2e-4, betas=(0.5, 0.999)
+        ),
+        "plain SGD, lr 1.0": lambda p: torch.optim.SGD(p, lr=1.0),
+    }
+    cases = []
+    for seed, (name, make) in enumerate(optimizers.items(), start=11):
+        G, D = LinearG(), LinearD()
+        real, z = _seeded(seed, 5, 1, 2, 2), _seeded(seed + 100, 5, 2)
+        args = (G, D, make(G.parameters()), make(D.parameters()), real, z)
+        cases.append(Case(args, label=f"hidden: batch of 5, {name}", observe=parameters_after))
+    return cases
+
+
+def _hidden_generator_input_cases() -> list[Case]:
+    """Lesson 02's [z, one_hot(y)] (conditional GAN, Mirza & Osindero 2014)."""
+    return [
+        Case((_seeded(20, 10, 5), torch.arange(10)), label="hidden: every label 0..9"),
+        Case(
+            (_seeded(21, 3, 4, dtype=torch.float64), torch.tensor([9, 9, 1])),
+            label="hidden: float64 z keeps its dtype",
+            observe=_dtype_and_values,
+        ),
+        Case(
+            (
+                _seeded(22, 64, 100),
+                torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(23)),
+            ),
+            label="hidden: a batch of 64 with z of 100 numbers",
+        ),
+    ]
+
+
+def _hidden_label_planes_cases() -> list[Case]:
+    """Lesson 02's label planes: D(x | y) sees the label as 10 constant channels."""
+    return [
+        Case(
+            (_seeded(24, 2, 3, 5, 7), torch.tensor([0, 9])),
+            label="hidden: 3x5x7 images (height != width)",
+        ),
+        Case((_seeded(25, 10, 1, 2, 2), torch.arange(10)), label="hidden: every label 0..9"),
+        Case(
+            (_seeded(26, 2, 1, 3, 3, dtype=torch.float64), torch.tensor([4, 2])),
+            label="hidden: float64 images keep their dtype",
+            observe=_dtype_and_values,
+        ),
+    ]
+
+
+def _hidden_conditional_step_cases() -> list[Case]:
+    """Lesson 02's conditional step, other labels, batch and optimizer."""
+    from cyclegan_lib.lessons.exercises.lesson01 import parameters_after
+    from cyclegan_lib.lessons.exercises.lesson02 import LinearConditionalD, LinearConditionalG
+
+    cases = []
+    for seed, adam in ((30, False), (31, True)):
+        G, D = LinearConditionalG(), LinearConditionalD()
+        real, z = _seeded(seed, 3, 1, 2, 2), _seeded(seed + 100, 3, 2)
+        labels = torch.tensor([7, 7, 2]) if adam else torch.tensor([0, 5, 9])
+        make = (
+            (lambda p: torch.optim.Adam(p, lr=0.1))
+            if adam
+            else (lambda p: torch.optim.SGD(p, lr=0.3))
+        )
+        args = (G, D, make(G.parameters()), make(D.parameters()), real, z, labels)
+        label = f"hidden: batch of 3, labels {labels.tolist()}, {'Adam' if adam else 'SGD'}"
+        cases.append(Case(args, label=label, observe=parameters_after))
+    return cases
+
+
 BUILTIN_HIDDEN: dict[str, dict[str, CaseFactory]] = {
     "00": {"scale_pixels": _hidden_scale_pixels_cases},
+    "01": {
+        "discriminator_loss": _hidden_d_loss_cases,
+        "non_saturating_generator_loss": _hidden_g_loss_cases,
+        "train_step": _hidden_step_cases,
+    },
+    "02": {
+        "generator_input": _hidden_generator_input_cases,
+        "label_planes": _hidden_label_planes_cases,
+        "conditional_train_step": _hidden_conditional_step_cases,
+    },
 }
 
 
