@@ -22,8 +22,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import torch
@@ -208,8 +208,10 @@ def _train(
     recipe: DigitRecipe,
     description: str,
     show_progress: bool = True,
+    on_step: Callable[[], object] | None = None,
 ) -> TrainingRun:
-    """The loop both lessons share: set_input, optimize_parameters, step the LR schedule."""
+    """The loop both lessons share: set_input, optimize_parameters, step the LR schedule
+    (and ``on_step()`` after each step, how a worker process reports its progress)."""
     schedulers = linear_decay_schedulers(model.optimizers, recipe)
     run = TrainingRun(generators={}, model=model)
     start = time.perf_counter()
@@ -220,6 +222,8 @@ def _train(
         run.record(model.optimize_parameters())
         for scheduler in schedulers:
             scheduler.step()
+        if on_step is not None:
+            on_step()
     model.eval()
     run.seconds = time.perf_counter() - start
     return run
@@ -274,6 +278,7 @@ def train_cyclegan_digits(
     pool_size: int = 50,
     lambda_y: float | None = None,
     show_progress: bool = True,
+    on_step: Callable[[], object] | None = None,
 ) -> TrainingRun:
     """CycleGAN (Zhu et al. 2017, eq. 3 with LSGAN) on the unpaired halves.
 
@@ -294,18 +299,46 @@ def train_cyclegan_digits(
         return {"A": x, "B": y, "A_paths": [], "B_paths": []}
 
     description = "CycleGAN" if config.lambda_A else "no cycle"
-    run = _train(model, make_batch, recipe, description, show_progress)
+    run = _train(model, make_batch, recipe, description, show_progress, on_step)
     run.generators = {"G": model.netG_A, "F": model.netG_B}
     return run
+
+
+_steps_done = None
+"""In a worker of :func:`train_cyclegan_arms`: the queue its finished steps go to."""
+
+
+def _worker_init(queue) -> None:
+    global _steps_done
+    _steps_done = queue
+
+
+def _report_step() -> None:
+    if _steps_done is not None:
+        _steps_done.put(1)
+
+
+def _follow(steps_done, futures: list[Future], total: int, desc: str) -> None:
+    """One progress bar (with ETA) over the steps that all workers report, until all are done."""
+    with progress(None, total=total, desc=desc) as bar:
+        while True:
+            finished = all(future.done() for future in futures)
+            while not steps_done.empty():
+                steps_done.get()
+                bar.update()
+            if finished:
+                return
+            wait(futures, timeout=0.5)
 
 
 def _train_arm_alone(data: UnpairedDigits, recipe: DigitRecipe, weights: dict) -> TrainingRun:
     """One arm in a worker process, on one thread; only generators and history come back.
 
-    No progress bar: a worker's output would reach the Jupyter server's log, not the notebook.
+    Each step is reported to the parent, which draws the bar: a worker's own output would
+    reach the Jupyter server's log, not the notebook.
     """
     torch.set_num_threads(1)
-    run = train_cyclegan_digits(data, recipe, **weights, show_progress=False)
+    run = train_cyclegan_digits(data, recipe, **weights, show_progress=False, on_step=_report_step)
     run.model = None  # discriminators, optimisers and pools stay in the worker
     return run
 
@@ -334,11 +367,15 @@ def train_cyclegan_arms(
             name: train_cyclegan_digits(data, recipe, **weights) for name, weights in arms.items()
         }
     spawn = multiprocessing.get_context("spawn")  # safe in notebooks, and on macOS and Windows
-    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+    steps_done = spawn.SimpleQueue()
+    with ProcessPoolExecutor(
+        workers, mp_context=spawn, initializer=_worker_init, initargs=(steps_done,)
+    ) as pool:
         futures = {
             name: pool.submit(_train_arm_alone, data, recipe, weights)
             for name, weights in arms.items()
         }
+        _follow(steps_done, list(futures.values()), len(arms) * recipe.steps, " | ".join(arms))
         return {name: future.result() for name, future in futures.items()}
 
 
