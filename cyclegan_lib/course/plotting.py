@@ -57,8 +57,13 @@ def show_rows(rows: Mapping[str, torch.Tensor], scale: float = 0.35) -> None:
     plt.show()
 
 
-def plot_losses(history: Mapping[str, Sequence[float]], title: str = "losses", smooth: int = 1):
-    """Loss curves, optionally smoothed by a moving average of ``smooth`` steps."""
+def plot_losses(
+    history: Mapping[str, Sequence[float]], title: str = "losses", smooth: int = 1
+) -> None:
+    """Loss curves, optionally smoothed by a moving average of ``smooth`` steps.
+
+    Shown at once and returns nothing, so a cell that ends with it shows the plot and no
+    ``<Axes: ...>`` line under it."""
     _, ax = plt.subplots(figsize=(7, 3))
     for name, values in history.items():
         values = np.asarray(values, dtype=float)
@@ -69,7 +74,6 @@ def plot_losses(history: Mapping[str, Sequence[float]], title: str = "losses", s
     ax.set_title(title)
     ax.legend()
     plt.show()
-    return ax
 
 
 class Table(str):
