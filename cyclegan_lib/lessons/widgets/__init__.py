@@ -31,6 +31,22 @@ def redraw(output: widgets.Output, draw: Callable[[], None]) -> None:
         plt.show()
 
 
+def live_figure(draw: Callable[..., object], *controls: widgets.ValueWidget) -> widgets.VBox:
+    """``controls`` above an output that shows ``draw(*their values)``, now and on every change.
+
+    The first drawing happens inside the creating cell (the first rule above).
+    """
+    output = widgets.Output()
+
+    def update(_change=None) -> None:
+        redraw(output, lambda: draw(*(control.value for control in controls)))
+
+    for control in controls:
+        control.observe(update, names="value")
+    update()
+    return widgets.VBox([*controls, output])
+
+
 def styled_slider(kind: type, description: str, value, low, high, step):
     """A slider of ``kind`` in the course's style (updates when released, not while dragging)."""
     return kind(

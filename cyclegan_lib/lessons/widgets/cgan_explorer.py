@@ -9,6 +9,8 @@ vectors passes through points of unusually small norm, which G rarely saw in tra
 
 from __future__ import annotations
 
+from functools import partial
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
@@ -17,7 +19,7 @@ from torch import nn
 from cyclegan_lib.course.plotting import show_grid
 from cyclegan_lib.lessons.gan_loop import generate
 from cyclegan_lib.lessons.mnist_gans import NUM_CLASSES, sample_noise
-from cyclegan_lib.lessons.widgets import int_slider, redraw
+from cyclegan_lib.lessons.widgets import int_slider, live_figure
 
 
 def slerp(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
@@ -53,17 +55,5 @@ def digit_noise_widget(
     digit_slider = int_slider("digit y", digit, 0, NUM_CLASSES - 1)
     seed_a_slider = int_slider("noise seed (start)", seed_a, 0, 99)
     seed_b_slider = int_slider("noise seed (end)", seed_b, 0, 99)
-    output = widgets.Output()
-
-    def update(_change=None) -> None:
-        redraw(
-            output,
-            lambda: draw_digit_and_noise(
-                G, digit_slider.value, seed_a_slider.value, seed_b_slider.value
-            ),
-        )
-
-    for slider in (digit_slider, seed_a_slider, seed_b_slider):
-        slider.observe(update, names="value")
-    update()
-    return widgets.VBox([digit_slider, seed_a_slider, seed_b_slider, output])
+    draw = partial(draw_digit_and_noise, G)
+    return live_figure(draw, digit_slider, seed_a_slider, seed_b_slider)

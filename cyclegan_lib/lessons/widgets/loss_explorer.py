@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from cyclegan_lib import losses
-from cyclegan_lib.lessons.widgets import float_slider, redraw
+from cyclegan_lib.lessons.widgets import float_slider, live_figure
 
 EPS = 1e-3
 GENERATOR_LOSSES = ("minimax", "non-saturating", "least-squares")
@@ -87,12 +87,4 @@ def loss_explorer(d_real: float = 0.9, d_fake: float = 0.1) -> widgets.VBox:
     """Two sliders (D(x), D(G(z))) above the explorer's figure, redrawn on every change."""
     real_slider = float_slider("D(x) on a real image", d_real, 0.01, 0.99, 0.01)
     fake_slider = float_slider("D(G(z)) on a fake", d_fake, 0.01, 0.99, 0.01)
-    output = widgets.Output()
-
-    def update(_change=None) -> None:
-        redraw(output, lambda: draw_loss_explorer(real_slider.value, fake_slider.value))
-
-    real_slider.observe(update, names="value")
-    fake_slider.observe(update, names="value")
-    update()
-    return widgets.VBox([real_slider, fake_slider, output])
+    return live_figure(draw_loss_explorer, real_slider, fake_slider)

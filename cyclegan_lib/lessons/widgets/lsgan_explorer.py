@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from cyclegan_lib import losses
-from cyclegan_lib.lessons.widgets import float_slider, redraw
+from cyclegan_lib.lessons.widgets import float_slider, live_figure
 
 REAL_MEAN, SPREAD, N_SAMPLES = 2.0, 0.5, 200
 RIDGE = 1e-2  # keeps the log-likelihood line finite when real and fake barely overlap
@@ -101,11 +101,4 @@ def draw_lsgan(fake_mean: float = -1.0):
 def lsgan_widget(fake_mean: float = -1.0) -> widgets.VBox:
     """A slider for where the fakes are, above :func:`draw_lsgan`."""
     slider = float_slider("fakes' mean", fake_mean, -4.0, 6.0, 0.5)
-    output = widgets.Output()
-
-    def update(_change=None) -> None:
-        redraw(output, lambda: draw_lsgan(slider.value))
-
-    slider.observe(update, names="value")
-    update()
-    return widgets.VBox([slider, output])
+    return live_figure(draw_lsgan, slider)

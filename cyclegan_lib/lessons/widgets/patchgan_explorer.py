@@ -19,7 +19,7 @@ from PIL import Image
 from torch import nn
 
 from cyclegan_lib.course.digits import load_domain, load_photos
-from cyclegan_lib.lessons.widgets import dropdown, int_slider, redraw
+from cyclegan_lib.lessons.widgets import dropdown, int_slider, live_figure
 from cyclegan_lib.networks import NLayerDiscriminator, patch_geometry
 from cyclegan_lib.pipeline.pages import to_uint8
 
@@ -93,12 +93,4 @@ def receptive_field_widget(n_layers: int = 3) -> widgets.VBox:
     """A slider for the number of layers and a choice of image above :func:`draw_receptive_field`."""
     layers = int_slider("PatchGAN layers", n_layers, 1, 5)
     image = dropdown("image", IMAGES, IMAGES[0])
-    output = widgets.Output()
-
-    def update(_change=None) -> None:
-        redraw(output, lambda: draw_receptive_field(layers.value, image.value))
-
-    layers.observe(update, names="value")
-    image.observe(update, names="value")
-    update()
-    return widgets.VBox([layers, image, output])
+    return live_figure(draw_receptive_field, layers, image)

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from cyclegan_lib.lessons.widgets import int_slider, redraw
+from cyclegan_lib.lessons.widgets import int_slider, live_figure
 from cyclegan_lib.pool import ImagePool
 
 
@@ -69,12 +69,4 @@ def pool_widget(pool_size: int = 50, batch_size: int = 1) -> widgets.VBox:
     """Sliders for the pool size and the batch size above :func:`draw_pool`."""
     size = int_slider("pool size", pool_size, 0, 200, 10)
     batch = int_slider("batch size", batch_size, 1, 16)
-    output = widgets.Output()
-
-    def update(_change=None) -> None:
-        redraw(output, lambda: draw_pool(size.value, batch.value))
-
-    size.observe(update, names="value")
-    batch.observe(update, names="value")
-    update()
-    return widgets.VBox([size, batch, output])
+    return live_figure(draw_pool, size, batch)
