@@ -15,6 +15,10 @@ SUBCOMMANDS = {
     "test": ("cyclegan_lib.cli.test", "run a trained model on a test set"),
     "download": ("cyclegan_lib.cli.download", "download a dataset or a pretrained model"),
     "grade": ("cyclegan_lib.tools.grading", "grade learner notebooks"),
+    "evaluate": (
+        "cyclegan_lib.tools.evaluate",
+        "FID and KID of translated images against real ones",
+    ),
 }
 
 

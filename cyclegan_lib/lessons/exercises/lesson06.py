@@ -1,0 +1,123 @@
+"""Lesson 06's exercises: the Fréchet distance by hand, the checkerboard measure,
+the perturbed cycle, class coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from cyclegan_lib.course.diagnostics import checkerboard_energy as library_checkerboard
+from cyclegan_lib.course.metrics import class_histogram
+from cyclegan_lib.course.metrics import frechet_distance as library_frechet
+from cyclegan_lib.lessons.exercises import Case, Exercise
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """Heusel et al. 2017, eq. 6: ||mu_a - mu_b||² + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))."""
+    return library_frechet(features_a, features_b)
+
+
+def _feature_cases() -> list[Case]:
+    rng = np.random.default_rng(60)
+    a, b = rng.normal(size=(50, 4)), rng.normal(size=(60, 4))
+    tilted = b @ np.array([[2.0, 0.5, 0, 0], [0, 1, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 1]])
+    return [
+        Case((a, a.copy()), label="a set against itself (0)"),
+        Case((a, b), label="two samples of one Gaussian"),
+        Case((a, tilted + 1.0), label="shifted and stretched"),
+    ]
+
+
+FRECHET_DISTANCE = Exercise(
+    name="frechet_distance",
+    reference=frechet_distance,
+    make_cases=_feature_cases,
+    hint="means with .mean(0); covariances with np.cov(a, rowvar=False) (divides by N - 1); "
+    "Tr((S_a S_b)^(1/2)) is the sum of the square roots of the eigenvalues of S_a @ S_b "
+    "(np.linalg.eigvals, keep the real part).",
+    rtol=1e-6,
+)
+
+
+def checkerboard_energy(images: torch.Tensor) -> float:
+    """Share of the power of (N, C, H, W) images at the three period-2 frequencies."""
+    return library_checkerboard(images, period=2)
+
+
+def _image_cases() -> list[Case]:
+    generator = torch.Generator().manual_seed(61)
+    rows, cols = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    stripes = (cols % 2 * 2 - 1).float().expand(2, 1, 8, 8)
+    noise = torch.randn(3, 3, 8, 8, generator=generator)
+    return [
+        Case((stripes + 0.3 * (rows / 8.0),), label="vertical stripes on a ramp"),
+        Case((noise,), label="white noise, 3 images of 3 channels"),
+        Case((noise + 5.0,), label="the same noise with a large mean (remove it first)"),
+    ]
+
+
+CHECKERBOARD_ENERGY = Exercise(
+    name="checkerboard_energy",
+    reference=checkerboard_energy,
+    make_cases=_image_cases,
+    hint="subtract each image's mean over (H, W); power = torch.fft.fft2(x).abs() ** 2, "
+    "averaged over images and channels; the period-2 bins are [H//2, 0], [0, W//2] and "
+    "[H//2, W//2]; divide their sum by the total power.",
+)
+
+
+def perturbed_cycle_error(
+    G: nn.Module, F: nn.Module, y: torch.Tensor, noise: torch.Tensor
+) -> torch.Tensor:
+    """mean |G(F(y) + noise) - y|: the y-cycle when F(y) is disturbed (Chu et al. 2017)."""
+    return (G(F(y) + noise) - y).abs().mean()
+
+
+def _cycle_cases() -> list[Case]:
+    torch.manual_seed(62)
+    G = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.Tanh())
+    F = nn.Sequential(nn.Conv2d(3, 1, 3, padding=1), nn.Tanh())
+    y = torch.rand(2, 3, 6, 6) * 2 - 1
+    noise = 0.05 * torch.randn(2, 1, 6, 6)
+    return [
+        Case((G, F, y, torch.zeros_like(noise)), label="no noise: the plain y-cycle error"),
+        Case((G, F, y, noise), label="Gaussian noise of std 0.05 on F(y)"),
+    ]
+
+
+PERTURBED_CYCLE_ERROR = Exercise(
+    name="perturbed_cycle_error",
+    reference=perturbed_cycle_error,
+    make_cases=_cycle_cases,
+    hint="add the noise to F(y) (not to y), translate back with G, then the mean absolute "
+    "difference to y.",
+)
+
+
+def classes_present(probs: torch.Tensor, min_share: float = 0.02) -> int:
+    """How many digits are the classifier's top answer for at least ``min_share`` of samples."""
+    return int((class_histogram(probs) >= min_share).sum())
+
+
+def _probability_cases() -> list[Case]:
+    generator = torch.Generator().manual_seed(63)
+    spread = torch.randn(200, 10, generator=generator).softmax(1)
+    ones = torch.zeros(50, 10)
+    ones[:, 1] = 1.0
+    mostly_ones = torch.cat([ones, spread[:1]])
+    return [
+        Case((spread,), label="random probabilities over all digits"),
+        Case((ones,), label="every sample a 1"),
+        Case((mostly_ones, 0.02), label="fifty 1s and one other digit (under 2%)"),
+        Case((mostly_ones, 0.01), label="the same with min_share 0.01"),
+    ]
+
+
+CLASSES_PRESENT = Exercise(
+    name="classes_present",
+    reference=classes_present,
+    make_cases=_probability_cases,
+    hint="the top answer is probs.argmax(1); count each digit with torch.bincount(..., "
+    "minlength=10), divide by the number of samples, and count the shares >= min_share.",
+)
