@@ -39,6 +39,7 @@ system-deps:
 lint: $(STAMP)
 	$(PY) -m ruff check cyclegan_lib tests bench scripts notebooks/*.ipynb
 	$(PY) -m ruff format --check cyclegan_lib tests bench scripts
+	$(PY) -m mypy
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix cyclegan_lib tests bench scripts

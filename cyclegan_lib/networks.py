@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import torch
 from torch import nn
@@ -337,7 +337,8 @@ def patch_geometry(net: nn.Module) -> PatchGeometry:
     field, jump, center = 1, 1, 0.5
     for layer in net.modules():
         if isinstance(layer, nn.Conv2d):
-            (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, layer.padding
+            padding = cast(tuple[int, int], layer.padding)  # a number, never 'same'
+            (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, padding
             field += (k - 1) * jump
             center += ((k - 1) / 2 - p) * jump
             jump *= s

@@ -33,6 +33,7 @@ def cyclegan(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 def test_seed_train_command_without_gpus_says_so_in_one_line(tmp_path):
     done = cyclegan(SEED_TRAIN, tmp_path, CUDA_VISIBLE_DEVICES="")
     assert done.returncode == 2
@@ -57,6 +58,7 @@ def test_seed_commands_run_on_the_cpu_with_gpu_ids_minus_1(tmp_path, capsys, mon
     assert len(list(images.glob("*_fake_B.png"))) == 8 and (images.parent / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_reference_readme_pretrained_command(tmp_path, capsys, monkeypatch):
     """``cyclegan test --dataroot datasets/horse2zebra/testA --name horse2zebra_pretrained
     --model test --no_dropout`` with a reference-layout generator that still has old

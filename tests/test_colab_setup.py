@@ -115,6 +115,7 @@ def colab_like(tmp_path_factory):
     return root, python
 
 
+@pytest.mark.slow
 def test_setup_cell_installs_the_course_then_does_nothing(colab_like):
     root, python = colab_like
     missing = "import importlib.util, torch; print(importlib.util.find_spec('cyclegan_lib'))"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 
 from cyclegan_lib.cli import train as train_command
@@ -22,6 +23,8 @@ TINY = ["--gpu_ids", "-1", "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4
         "--netD", "n_layers", "--n_layers_D", "1", "--load_size", "16", "--crop_size", "16",
         "--num_threads", "0", "--n_epochs", "2", "--n_epochs_decay", "0", "--print_freq", "1",
         "--display_id", "-1", "--name", "ddp"]  # fmt: skip
+
+pytestmark = pytest.mark.slow  # several processes each, DDP over gloo
 
 
 RANK_SCRIPT = textwrap.dedent(

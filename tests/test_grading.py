@@ -190,6 +190,7 @@ def robustness_grades(tmp_path_factory):
 
 
 @pytest.mark.parametrize("learner", list(ROBUSTNESS))
+@pytest.mark.slow
 def test_robustness_table(robustness_grades, learner):
     grades, _ = robustness_grades
     _, score, status, words = ROBUSTNESS[learner]
@@ -198,6 +199,7 @@ def test_robustness_table(robustness_grades, learner):
     assert words in exercise["feedback"], exercise["feedback"]
 
 
+@pytest.mark.slow
 def test_report_has_csv_json_and_capped_logs(robustness_grades):
     grades, out = robustness_grades
     with open(out / "grades.csv", newline="") as handle:
@@ -229,6 +231,7 @@ def test_ci_has_bubblewrap():
 
 
 @pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not usable here (CI requires it)")
+@pytest.mark.slow
 def test_instructor_files_survive_a_vandal_submission(tmp_path):
     instructor = tmp_path / "instructor"
     solutions = instructor / "solutions" / "00_start_here.ipynb"
@@ -252,6 +255,7 @@ def test_instructor_files_survive_a_vandal_submission(tmp_path):
     assert grades["zed_00_start_here"]["score"] == 1.0
 
 
+@pytest.mark.slow
 def test_process_fallback_grades_and_warns(tmp_path, capsys):
     """Without bubblewrap the notebook still runs in its own process and folder, with a warning."""
     (tmp_path / "ann_00_start_here.ipynb").write_text(

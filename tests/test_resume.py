@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
@@ -80,6 +81,7 @@ def assert_same(a, b, path="state") -> None:
         assert a == b, f"{path}: {a} != {b}"
 
 
+@pytest.mark.slow
 def test_kill_9_and_continue_train_gives_bit_identical_weights(tmp_path):
     data = make_image_folder_dataset(tmp_path / "data", n=3, size=24)
     straight = train(data, tmp_path / "straight")

@@ -231,6 +231,9 @@ class FolderDataset(Dataset):
         self.options = options
         self.epoch = 0
 
+    def __len__(self) -> int:
+        raise NotImplementedError
+
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch's random choices (call before each epoch, like ``DistributedSampler``)."""
         self.epoch = epoch
@@ -444,7 +447,9 @@ def epoch_loader(
     it draws nothing from torch's global RNG (which would shift dropout and pools on a resume).
     """
     dataset.set_epoch(epoch)
-    sampler = DistributedSampler(dataset, world_size, rank, shuffle=shuffle, seed=seed)
+    sampler: DistributedSampler[int] = DistributedSampler(
+        dataset, world_size, rank, shuffle=shuffle, seed=seed
+    )
     sampler.set_epoch(epoch)
     return DataLoader(
         dataset,

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
@@ -235,7 +236,9 @@ def _extract_tar(archive: Path, folder: Path) -> None:
                     f"{archive.name} holds links or special files (first: {special[0]!r}); "
                     "refusing to unpack it"
                 )
-            safe_mode = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            safe_mode: dict[str, Any] = (
+                {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            )
             bundle.extractall(folder, **safe_mode)
     except tarfile.TarError as error:
         raise DownloadError(f"{archive.name} is not a valid tar archive ({error})") from None

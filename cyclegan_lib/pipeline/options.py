@@ -52,6 +52,7 @@ DEFAULT_GPU_IDS: tuple[int, ...] = (0,) if torch.cuda.is_available() else ()
 """The reference's default is GPU 0; on a machine without CUDA it is ``-1`` (the CPU)."""
 
 T = TypeVar("T")
+OptionsT = TypeVar("OptionsT", bound="BaseOptions")
 
 
 def option(default: T, help: str, **parse: Any) -> T:
@@ -170,6 +171,7 @@ class BaseOptions:
     )
     verbose: bool = option(False, "print network details")
     suffix: str = option("", "appended to --name, may use fields: {model}_{netG}_size{load_size}")
+    phase: str = option("train", "train, val, test, ...")
     seed: int = option(0, "seed of every random number generator (not in the reference)", type=int)
     amp: bool = option(
         BASE.amp, "mixed precision on CUDA: bf16 if supported, else fp16 (never on CPU)"
@@ -219,7 +221,6 @@ class TrainOptions(BaseOptions):
     save_by_iter: bool = option(False, "also keep networks as iter_<n>_net_*.pth")
     continue_train: bool = option(False, "resume exactly from checkpoints/<name>/latest_state.pt")
     epoch_count: int = option(1, "the starting epoch count", type=positive_int)
-    phase: str = option("train", "train, val, test, ...")
     n_epochs: int = option(100, "epochs at the initial learning rate", type=non_negative_int)
     n_epochs_decay: int = option(
         100, "epochs to decay the learning rate to zero", type=non_negative_int
@@ -295,13 +296,13 @@ class OptionsParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser(options_class: type, prog: str) -> OptionsParser:
+def build_parser(options_class: type[BaseOptions], prog: str) -> OptionsParser:
     """An argument parser with one flag per field of ``options_class``.
 
     Every default is ``SUPPRESS`` so that the parsed namespace holds only what the user typed;
     :func:`resolve` then layers the defaults explicitly.
     """
-    phase = next(f.default for f in dataclasses.fields(options_class) if f.name == "phase")
+    phase = options_class.phase
     parser = OptionsParser(
         prog=prog, argument_default=argparse.SUPPRESS, epilog=describe_model_defaults(phase)
     )
@@ -340,19 +341,19 @@ def describe_model_defaults(phase: str) -> str:
     return "\n".join(lines)
 
 
-def defaults_for(options_class: type, model: str) -> dict[str, Any]:
+def defaults_for(options_class: type[BaseOptions], model: str) -> dict[str, Any]:
     """The default of every option for ``model``: plain, then test, then model defaults."""
     values = {f.name: f.default for f in dataclasses.fields(options_class)}
-    phase = values["phase"]
+    phase = options_class.phase
     if phase == "test":
         values.update(TEST_DEFAULTS)
     values.update(MODEL_DEFAULTS[model].get(phase, {}))
     return values
 
 
-def resolve(options_class: type[T], given: dict[str, Any]) -> T:
+def resolve(options_class: type[OptionsT], given: dict[str, Any]) -> OptionsT:
     """Layer the defaults for the chosen model under the given flags and check the result."""
-    phase = next(f.default for f in dataclasses.fields(options_class) if f.name == "phase")
+    phase = options_class.phase
     model = given.get("model", TEST_DEFAULTS["model"] if phase == "test" else "cycle_gan")
     if phase not in MODEL_DEFAULTS[model]:
         trainable = ", ".join(name for name, phases in MODEL_DEFAULTS.items() if phase in phases)
@@ -390,7 +391,7 @@ class OptionError(ValueError):
         super().__init__(f"argument {flag}: {problem}")
 
 
-def _parse(options_class: type[T], argv: Sequence[str], prog: str) -> T:
+def _parse(options_class: type[OptionsT], argv: Sequence[str], prog: str) -> OptionsT:
     parser = build_parser(options_class, prog)
     given = vars(parser.parse_args(list(argv)))
     try:

@@ -53,9 +53,9 @@ def save_image(image: np.ndarray, path: Path, aspect_ratio: float = 1.0) -> None
     picture = Image.fromarray(image)
     height, width = image.shape[:2]
     if aspect_ratio > 1.0:
-        picture = picture.resize((int(width * aspect_ratio), height), Image.BICUBIC)
+        picture = picture.resize((int(width * aspect_ratio), height), Image.Resampling.BICUBIC)
     elif aspect_ratio < 1.0:
-        picture = picture.resize((width, int(height / aspect_ratio)), Image.BICUBIC)
+        picture = picture.resize((width, int(height / aspect_ratio)), Image.Resampling.BICUBIC)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     picture.save(path)
 

@@ -21,7 +21,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cyclegan_lib.networks import ResnetGenerator, UnetGenerator, define_G, parse_generator_name
+from cyclegan_lib.networks import (
+    InitType,
+    Norm,
+    ResnetGenerator,
+    UnetGenerator,
+    define_G,
+    parse_generator_name,
+)
 from cyclegan_lib.pipeline.checkpoints import CheckpointError, load_file
 
 StateDict = dict[str, torch.Tensor]
@@ -34,12 +41,12 @@ class GeneratorSpec:
 
     netG: str = "resnet_9blocks"
     ngf: int = 64
-    norm: str = "instance"
+    norm: Norm = "instance"
     use_dropout: bool = False
     input_nc: int = 3
     output_nc: int = 3
 
-    def build(self, init_type: str = "normal", init_gain: float = 0.02) -> nn.Module:
+    def build(self, init_type: InitType = "normal", init_gain: float = 0.02) -> nn.Module:
         """The generator, initialised as :func:`define_G` does."""
         return define_G(
             self.input_nc, self.output_nc, self.ngf, self.netG, self.norm,
@@ -61,7 +68,7 @@ def read_state_dict(path: str | Path) -> StateDict:
     Raises:
         CheckpointError: the file is missing, unreadable, or not a state_dict.
     """
-    state = load_file(path, what="network file")
+    state = load_file(Path(path), what="network file")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(
             f"{path}: expected a state_dict of tensors, found {type(state).__name__}"

@@ -22,6 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -160,7 +161,7 @@ class Trainer:
         nothing (a full disk raises ``CheckpointError`` and keeps the previous files)."""
         if not self.context.is_main:
             return
-        files = {}
+        files: dict[Path, Any] = {}
         for label in network_labels:
             files |= checkpoints.network_files(self.model.networks(), self.folder, label)
         files[self.state_file] = checkpoints.training_state(**self.full_state())
