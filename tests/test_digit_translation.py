@@ -134,7 +134,7 @@ def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch)
     recipe = DigitRecipe(**TINY)
     arms = {"cycle": {"lambda_cycle": 10.0, "lambda_y": 1.0}, "no cycle": {"lambda_cycle": 0.0}}
     side_by_side = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
-    monkeypatch.setattr(digit_translation, "usable_cores", lambda: 1)
+    monkeypatch.setattr(digit_translation, "cpu_budget", lambda: 1)
     in_turn = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
     assert list(side_by_side) == list(in_turn) == ["cycle", "no cycle"]
     for name in arms:

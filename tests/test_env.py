@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -54,3 +56,24 @@ def test_build_dir_override(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
     assert env.results_dir() == tmp_path / "results"
     assert (tmp_path / "results").is_dir()
+
+
+def test_cpu_budget_follows_a_cgroup_quota(tmp_path):
+    cores = len(os.sched_getaffinity(0))
+    (tmp_path / "cpu.max").write_text("100000 100000\n")
+    assert env.cpu_budget(tmp_path) == 1
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # 1.5 CPUs: a second thread still helps
+    assert env.cpu_budget(tmp_path) == min(2, cores)
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert env.cpu_budget(tmp_path) == cores
+    (tmp_path / "cpu.max").write_text("garbage\n")
+    assert env.cpu_budget(tmp_path) == cores
+
+
+def test_cpu_budget_reads_cgroup_v1(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert env.cpu_budget(tmp_path) == 1
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert env.cpu_budget(tmp_path) == len(os.sched_getaffinity(0))

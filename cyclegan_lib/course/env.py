@@ -12,6 +12,7 @@ environment variable ``COURSE_PROFILE`` overrides it.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from pathlib import Path
@@ -53,6 +54,34 @@ def get_profile() -> str:
 def pick(smoke: T, cpu: T, gpu: T, profile: str | None = None) -> T:
     """Return the value for the active profile, e.g. ``steps = pick(20, 3000, 20000)``."""
     return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[profile or get_profile()]
+
+
+def cpu_budget(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """How many CPUs this process may keep busy: its affinity mask, capped by a cgroup quota.
+
+    A container limited to 2 CPUs on a 16-core host (``docker --cpus 2``, many notebook
+    services) still sees 16 cores in ``os.cpu_count()``, and PyTorch would start 16
+    threads that take turns on 2 CPUs. The quota is ``cpu.max`` under cgroup v2 and
+    ``cpu/cpu.cfs_quota_us`` over ``cpu.cfs_period_us`` under v1; a fraction rounds up.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = _cgroup_cpu_quota(cgroup)
+    return max(1, min(cores or 1, math.ceil(quota) if quota else cores or 1))
+
+
+def _cgroup_cpu_quota(root: Path) -> float | None:
+    """CPUs allowed by the cgroup quota, or None when there is none (or no cgroup files)."""
+    try:
+        if (root / "cpu.max").is_file():
+            quota, period = (root / "cpu.max").read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        v1 = root / "cpu"
+        if (v1 / "cpu.cfs_quota_us").is_file():
+            quota = int((v1 / "cpu.cfs_quota_us").read_text())
+            return None if quota <= 0 else quota / int((v1 / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def repo_root() -> Path:

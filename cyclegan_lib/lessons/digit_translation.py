@@ -20,7 +20,6 @@ batches and image-pool draws.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -30,7 +29,7 @@ import torch
 from torch import nn
 
 from cyclegan_lib.course.digits import PairedDigits, UnpairedDigits
-from cyclegan_lib.course.env import seed_everything
+from cyclegan_lib.course.env import cpu_budget, seed_everything
 from cyclegan_lib.course.metrics import evaluate_digits
 from cyclegan_lib.course.plotting import progress
 from cyclegan_lib.losses import l1_loss
@@ -331,37 +330,35 @@ def _follow(steps_done, futures: list[Future], total: int, desc: str) -> None:
             wait(futures, timeout=0.5)
 
 
-def _train_arm_alone(data: UnpairedDigits, recipe: DigitRecipe, weights: dict) -> TrainingRun:
-    """One arm in a worker process, on one thread; only generators and history come back.
+def _train_arm_alone(
+    data: UnpairedDigits, recipe: DigitRecipe, weights: dict, threads: int
+) -> TrainingRun:
+    """One arm in a worker process, on ``threads`` threads; only generators and history come back.
 
     Each step is reported to the parent, which draws the bar: a worker's own output would
     reach the Jupyter server's log, not the notebook.
     """
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     run = train_cyclegan_digits(data, recipe, **weights, show_progress=False, on_step=_report_step)
     run.model = None  # discriminators, optimisers and pools stay in the worker
     return run
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def train_cyclegan_arms(
     data: UnpairedDigits, recipe: DigitRecipe, arms: dict[str, dict]
 ) -> dict[str, TrainingRun]:
-    """Train the arms of an ablation side by side: one process and one core per arm.
+    """Train the arms of an ablation side by side: one process per arm, sharing the CPUs.
 
     ``arms`` maps a name to the loss weights of :func:`train_cyclegan_digits`, e.g.
     ``{"cycle": {"lambda_cycle": 10.0}, "no cycle": {"lambda_cycle": 0.0}}``. At batch
     size 4 these models keep one core about as busy as two (a step took 102 ms on one
     thread and 110 ms on two, on the course's 2-core machine), so with a core per arm
-    the ablation costs no extra wall time. With a single core, or on a GPU
-    (``recipe.device`` not ``"cpu"``), the arms run one after the other in this process.
-    Every arm gets the same seed and batches either way.
+    the ablation costs no extra wall time. Each arm gets an equal share of the CPUs this
+    process may use (:func:`~cyclegan_lib.course.env.cpu_budget`, which counts a container's
+    quota); with a single CPU, or on a GPU (``recipe.device`` not ``"cpu"``), the arms run
+    one after the other in this process. Every arm gets the same seed and batches either way.
     """
-    workers = min(len(arms), usable_cores())
+    workers = min(len(arms), cpu_budget())
     if workers < 2 or recipe.device != "cpu":
         return {
             name: train_cyclegan_digits(data, recipe, **weights) for name, weights in arms.items()
@@ -372,7 +369,7 @@ def train_cyclegan_arms(
         workers, mp_context=spawn, initializer=_worker_init, initargs=(steps_done,)
     ) as pool:
         futures = {
-            name: pool.submit(_train_arm_alone, data, recipe, weights)
+            name: pool.submit(_train_arm_alone, data, recipe, weights, cpu_budget() // workers)
             for name, weights in arms.items()
         }
         _follow(steps_done, list(futures.values()), len(arms) * recipe.steps, " | ".join(arms))
