@@ -15,7 +15,7 @@ from cyclegan_lib.pool import ImagePool
 
 EXERCISES = [
     l03.RECEPTIVE_FIELD,
-    l03.SKIP_CONNECTION,
+    l03.PATCHGAN_LAYERS,
     l03.CONDITIONAL_D_LOSS,
     l03.PIX2PIX_G_LOSS,
     l04.LSGAN_D_LOSS,
@@ -107,8 +107,13 @@ def test_query_pool_is_the_library_pool():
 
 
 def test_common_mistakes_get_specific_feedback(capsys):
-    def skip_after(x, block):  # wrong order of the concatenation
-        return torch.cat([block(x), x], dim=1)
+    def patchgan_with_biases(input_nc, ndf, n_layers):  # a bias before every batch norm
+        return [
+            torch.nn.Conv2d(m.in_channels, m.out_channels, 4, m.stride, 1)
+            if isinstance(m, torch.nn.Conv2d)
+            else m
+            for m in l03.patchgan_layers(input_nc, ndf, n_layers)
+        ]
 
     def undetached_d_loss(D, x, y, fake_y):
         bce = torch.nn.functional.binary_cross_entropy_with_logits
@@ -122,7 +127,7 @@ def test_common_mistakes_get_specific_feedback(capsys):
         return images
 
     for fn, exercise in [
-        (skip_after, l03.SKIP_CONNECTION),
+        (patchgan_with_biases, l03.PATCHGAN_LAYERS),
         (undetached_d_loss, l03.CONDITIONAL_D_LOSS),
         (lsgan_without_half, l04.LSGAN_D_LOSS),
         (pool_always_new, l04.QUERY_POOL),
@@ -131,6 +136,7 @@ def test_common_mistakes_get_specific_feedback(capsys):
         out = capsys.readouterr().out
         assert "❌" in out and exercise.hint[:20] in out
     assert "gradient reaches fake_y" in grade(undetached_d_loss, l03.CONDITIONAL_D_LOSS).message
+    assert "Missing key" in grade(patchgan_with_biases, l03.PATCHGAN_LAYERS).message
 
 
 @pytest.mark.parametrize(

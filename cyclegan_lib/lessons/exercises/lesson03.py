@@ -1,4 +1,4 @@
-"""Lesson 03's exercises (pix2pix): receptive field, U-Net skip, conditional D and G losses."""
+"""Lesson 03's exercises (pix2pix): receptive field, the PatchGAN's layers, conditional D and G losses."""
 
 from __future__ import annotations
 
@@ -26,9 +26,14 @@ def receptive_field(kernel_sizes: Sequence[int], strides: Sequence[int]) -> int:
     return patch_geometry(nn.Sequential(*convs)).receptive_field
 
 
-def skip_connection(x: torch.Tensor, block: nn.Module) -> torch.Tensor:
-    """A U-Net level's output: its input next to what the level computed, stacked on channels."""
-    return torch.cat([x, block(x)], dim=1)
+def patchgan_layers(input_nc: int, ndf: int, n_layers: int) -> list[nn.Module]:
+    """The layers of the reference's ``NLayerDiscriminator`` with batch norm (Isola 2017, Sec. 3.2.2).
+
+    C(ndf) without norm, then ``n_layers`` blocks of 4x4 convolution, batch norm and
+    LeakyReLU(0.2) with ndf·min(2^depth, 8) channels (stride 2, the last one stride 1),
+    then a 4x4 convolution to one logit per patch.
+    """
+    return list(NLayerDiscriminator(input_nc, ndf, n_layers, norm="batch").model)
 
 
 def conditional_d_loss(
@@ -64,13 +69,29 @@ def _receptive_field_cases() -> list[Case]:
     ]
 
 
-def _skip_cases() -> list[Case]:
-    torch.manual_seed(3)
-    block = nn.Sequential(
-        nn.Conv2d(2, 4, 4, stride=2, padding=1), nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1)
-    )
+def _with_library_weights(layers: list[nn.Module], args: tuple) -> dict:
+    """The layer types, and the stack's output once the library's weights are loaded into it."""
+    input_nc, ndf, n_layers = args
+    stack = nn.Sequential(*layers)
+    torch.manual_seed(11)
+    library = NLayerDiscriminator(input_nc, ndf, n_layers, norm="batch")
+    stack.load_state_dict(library.model.state_dict())  # strict: every name and shape must agree
+    probe = torch.rand(2, input_nc, 64, 64, generator=torch.Generator().manual_seed(12)) * 2 - 1
+    with torch.no_grad():
+        output = stack.eval()(probe)
+    return {"layer types": [type(layer).__name__ for layer in layers], "output": output}
+
+
+def _patchgan_cases() -> list[Case]:
     return [
-        Case((torch.randn(2, 2, 8, 8), block), label="a (2, 2, 8, 8) input, block adds 3 channels")
+        Case((4, 8, n), label=f"input_nc=4, ndf=8, n_layers={n}", observe=_with_library_weights)
+        for n in (1, 2, 3)
+    ] + [
+        Case(
+            (2, 2, 4),
+            label="n_layers=4: channels stop growing at 8·ndf",
+            observe=_with_library_weights,
+        )
     ]
 
 
@@ -112,11 +133,15 @@ RECEPTIVE_FIELD = Exercise(
     "then jump *= stride (a stride makes every later step cover more input pixels).",
 )
 
-SKIP_CONNECTION = Exercise(
-    name="skip_connection",
-    reference=skip_connection,
-    make_cases=_skip_cases,
-    hint="Compute block(x) and put x *before* it along the channel dimension: torch.cat([...], dim=1).",
+PATCHGAN_LAYERS = Exercise(
+    name="patchgan_layers",
+    reference=patchgan_layers,
+    make_cases=_patchgan_cases,
+    hint="[Conv2d(input_nc, ndf, 4, stride=2, padding=1), LeakyReLU(0.2, True)], then for depth "
+    "in 1..n_layers: out = ndf * min(2**depth, 8), Conv2d(channels, out, 4, stride=2 (1 for the "
+    "last depth), padding=1, bias=False), BatchNorm2d(out), LeakyReLU(0.2, True); finally "
+    "Conv2d(channels, 1, 4, stride=1, padding=1). A 'Missing key' or 'size mismatch' error "
+    "names the first layer whose shape differs from the library's.",
 )
 
 CONDITIONAL_D_LOSS = Exercise(
