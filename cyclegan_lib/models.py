@@ -50,13 +50,33 @@ DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 
 NOT_OPTIONS = ("is_train", "lambda_gp", "channels_last")
 """:class:`ModelConfig` fields that no command-line option sets."""
-TRAIN_ONLY = ("gan_mode", "lr", "beta1", "pool_size",
-              "lambda_A", "lambda_B", "lambda_identity", "lambda_L1")  # fmt: skip
+TRAIN_ONLY = (
+    "gan_mode",
+    "lr",
+    "beta1",
+    "pool_size",
+    "lambda_A",
+    "lambda_B",
+    "lambda_identity",
+    "lambda_L1",
+)
 """Fields that only ``cyclegan train`` has options for."""
 TEST_ONLY = ("model_suffix",)
 """Fields that only ``cyclegan test`` has options for."""
-ARCHITECTURE = ("model", "netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout",
-                "input_nc", "output_nc", "pool_size", "gan_mode")  # fmt: skip
+ARCHITECTURE = (
+    "model",
+    "netG",
+    "netD",
+    "n_layers_D",
+    "ngf",
+    "ndf",
+    "norm",
+    "no_dropout",
+    "input_nc",
+    "output_nc",
+    "pool_size",
+    "gan_mode",
+)
 """Fields that must match a training checkpoint for its state to load."""
 
 
@@ -474,10 +494,15 @@ class Pix2PixModel(BaseModel):
     pool_names = ("fake_AB",)
     optimizer_networks = {"G": ("G",), "D": ("D",)}
     option_defaults = {
-        "train": {"norm": "batch", "netG": "unet_256", "dataset_mode": "aligned",
-                  "pool_size": 0, "gan_mode": "vanilla"},
+        "train": {
+            "norm": "batch",
+            "netG": "unet_256",
+            "dataset_mode": "aligned",
+            "pool_size": 0,
+            "gan_mode": "vanilla",
+        },
         "test": {"norm": "batch", "netG": "unet_256", "dataset_mode": "aligned"},
-    }  # fmt: skip
+    }
 
     def build_networks(self) -> None:
         c = self.config
@@ -579,8 +604,9 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     rgb = _channels_last(rgb.float())
     linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
     xyz = linear @ RGB_TO_XYZ.T.to(rgb.device) / D65_WHITE.to(rgb.device)
-    f = torch.where(xyz > LAB_EPSILON, xyz.clamp(min=LAB_EPSILON) ** (1 / 3),
-                    xyz / (3 * (6 / 29) ** 2) + 4 / 29)  # fmt: skip
+    f = torch.where(
+        xyz > LAB_EPSILON, xyz.clamp(min=LAB_EPSILON) ** (1 / 3), xyz / (3 * (6 / 29) ** 2) + 4 / 29
+    )
     fx, fy, fz = f.unbind(-1)
     lab = torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-1)
     return lab.movedim(-1, -3)
@@ -635,11 +661,13 @@ class ColorizationModel(Pix2PixModel):
 
     def visuals(self) -> dict[str, torch.Tensor]:
         """real_A (the lightness), real_B_rgb and fake_B_rgb (true and predicted colours)."""
-        return as_images({
-            "real_A": self.real_A,
-            "real_B_rgb": model_to_rgb(self.real_A, self.real_B),
-            "fake_B_rgb": model_to_rgb(self.real_A, self.fake_B),
-        })  # fmt: skip
+        return as_images(
+            {
+                "real_A": self.real_A,
+                "real_B_rgb": model_to_rgb(self.real_A, self.real_B),
+                "fake_B_rgb": model_to_rgb(self.real_A, self.fake_B),
+            }
+        )
 
 
 MODELS: dict[ModelName, type[BaseModel]] = {

@@ -157,9 +157,14 @@ def test_file_list_is_sorted_recursive_case_insensitive_and_capped(tmp_path):
 
 def test_create_dataset_accepts_any_options_object(unaligned_root):
     cli_like = SimpleNamespace(
-        dataroot=str(unaligned_root), dataset_mode="unaligned", phase="test", load_size=40,
-        crop_size=32, max_dataset_size=float("inf"), name="not a data option",
-    )  # fmt: skip
+        dataroot=str(unaligned_root),
+        dataset_mode="unaligned",
+        phase="test",
+        load_size=40,
+        crop_size=32,
+        max_dataset_size=float("inf"),
+        name="not a data option",
+    )
     dataset = create_dataset(cli_like)
     assert dataset.options.phase == "test" and len(dataset) == 6
 
@@ -190,8 +195,14 @@ def test_skipping_batches_gives_the_rest_of_the_epoch_exactly(unaligned_root):
 
     def batches(skip: int = 0, num_workers: int = 0) -> list:
         options = DataOptions(unaligned_root, seed=5, **SMALL)
-        loader = epoch_loader(create_dataset(options), 2, batch_size=3, seed=5,
-                              skip_batches=skip, num_workers=num_workers)  # fmt: skip
+        loader = epoch_loader(
+            create_dataset(options),
+            2,
+            batch_size=3,
+            seed=5,
+            skip_batches=skip,
+            num_workers=num_workers,
+        )
         return [(batch["A"], batch["B"], batch["B_paths"]) for batch in loader]
 
     whole = batches()
@@ -237,8 +248,9 @@ def test_loading_draws_nothing_from_the_global_rng(unaligned_root):
 def test_colorization_items_are_lightness_and_colour_of_the_image(tmp_path):
     (tmp_path / "train").mkdir()
     Image.new("RGB", (16, 16), (255, 0, 0)).save(tmp_path / "train" / "red.png")
-    options = DataOptions(tmp_path, "colorization", input_nc=1, output_nc=2, load_size=16,
-                          crop_size=16)  # fmt: skip
+    options = DataOptions(
+        tmp_path, "colorization", input_nc=1, output_nc=2, load_size=16, crop_size=16
+    )
     item = create_dataset(options)[0]
     assert item["A"].shape == (1, 16, 16) and item["B"].shape == (2, 16, 16)
     # pure red is L 53.24, a 80.09, b 67.20; scaled as the reference: L/50 - 1, ab/110

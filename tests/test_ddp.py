@@ -19,10 +19,11 @@ from cyclegan_lib.cli import train as train_command
 from cyclegan_lib.pipeline import distributed
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
-TINY = ["--gpu_ids", "-1", "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4",
-        "--netD", "n_layers", "--n_layers_D", "1", "--load_size", "16", "--crop_size", "16",
-        "--num_threads", "0", "--n_epochs", "2", "--n_epochs_decay", "0", "--print_freq", "1",
-        "--display_id", "-1", "--name", "ddp"]  # fmt: skip
+TINY = (
+    "--gpu_ids -1 --netG resnet_1blocks --ngf 4 --ndf 4 --netD n_layers --n_layers_D 1 "
+    "--load_size 16 --crop_size 16 --num_threads 0 --n_epochs 2 --n_epochs_decay 0 "
+    "--print_freq 1 --display_id -1 --name ddp"
+).split()
 
 pytestmark = pytest.mark.slow  # several processes each, DDP over gloo
 

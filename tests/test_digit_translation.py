@@ -128,6 +128,7 @@ def test_cyclegan_arms(unpaired):
     assert min(only_x_cycle.history["cycle_A"]) > 0
 
 
+@pytest.mark.slow
 def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch):
     from cyclegan_lib.lessons import digit_translation
 
@@ -148,6 +149,7 @@ def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch)
     assert min(side_by_side["cycle"].history["cycle_A"]) > 0
 
 
+@pytest.mark.slow
 def test_evaluate_translation_on_the_true_images(paired):
     numbers = evaluate_translation(paired.clean, "clean", paired.labels, target=paired.clean)
     assert numbers["l1_to_target"] == 0.0
@@ -158,6 +160,7 @@ def test_evaluate_translation_on_the_true_images(paired):
     assert blank["label_accuracy"] < 0.5 and blank["l1_to_target"] > 0.1
 
 
+@pytest.mark.slow
 def test_arms_script_prints_one_row_per_lambda_y(capsys):
     import runpy
 

@@ -70,6 +70,7 @@ def visdom_server(tmp_path):
     server.wait()
 
 
+@pytest.mark.slow
 def test_visdom_shows_the_loss_plot_and_the_image_grid(tmp_path, visdom_server, capsys):
     import visdom
 
@@ -156,6 +157,7 @@ def history_row(history) -> dict:
     return row
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_holds_losses_and_images(tmp_path, monkeypatch):
     require("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")

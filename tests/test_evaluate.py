@@ -28,6 +28,7 @@ def fid_of(output: str) -> float:
     return float(line.split()[1])
 
 
+@pytest.mark.slow
 def test_real_against_real_scores_lower_than_noise(tmp_path, capsys, colour_digits):
     train, test = colour_digits
     write_images(tmp_path / "real", test)

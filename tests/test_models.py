@@ -222,8 +222,15 @@ def test_nan_input_shows_in_losses():
 
 def test_inference_models_and_modes():
     torch.manual_seed(0)
-    config = ModelConfig(model="test", is_train=False, netG="unet_32", ngf=4, norm="batch",
-                         no_dropout=False, model_suffix="_A")  # fmt: skip
+    config = ModelConfig(
+        model="test",
+        is_train=False,
+        netG="unet_32",
+        ngf=4,
+        norm="batch",
+        no_dropout=False,
+        model_suffix="_A",
+    )
     model = create_model(config)
     assert isinstance(model, models.TestModel) and list(model.networks()) == ["G_A"]
     model.eval()

@@ -23,12 +23,12 @@ import torch
 
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
-TINY = [
-    "--gpu_ids", "-1", "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4", "--n_layers_D", "1",
-    "--netD", "n_layers", "--load_size", "20", "--crop_size", "16", "--num_threads", "0",
-    "--n_epochs", "1", "--n_epochs_decay", "1", "--pool_size", "2", "--print_freq", "1",
-    "--save_latest_freq", "2", "--save_epoch_freq", "1", "--display_id", "-1", "--seed", "7",
-]  # fmt: skip
+TINY = (
+    "--gpu_ids -1 --netG resnet_1blocks --ngf 4 --ndf 4 --n_layers_D 1 --netD n_layers "
+    "--load_size 20 --crop_size 16 --num_threads 0 --n_epochs 1 --n_epochs_decay 1 "
+    "--pool_size 2 --print_freq 1 --save_latest_freq 2 --save_epoch_freq 1 --display_id "
+    "-1 --seed 7"
+).split()
 
 
 CRASH_AFTER = """

@@ -23,8 +23,7 @@ from cyclegan_lib.pipeline.options import parse_train_options
 from cyclegan_lib.pipeline.trainer import Trainer
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
-TINY = ["--gpu_ids", "-1", "--ngf", "4", "--ndf", "4", "--netD", "n_layers", "--n_layers_D", "1",
-        "--num_threads", "0"]  # fmt: skip
+TINY = "--gpu_ids -1 --ngf 4 --ndf 4 --netD n_layers --n_layers_D 1 --num_threads 0".split()
 CYCLE = [*TINY, "--netG", "resnet_1blocks", "--load_size", "20", "--crop_size", "16"]
 TRAIN = ["--display_id", "-1", "--print_freq", "1"]
 

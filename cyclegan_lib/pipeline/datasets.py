@@ -355,8 +355,9 @@ class ColorizationDataset(FolderDataset):
         super().__init__(options)
         root = Path(options.dataroot)
         hint = f"--dataset_mode colorization expects RGB images in {root}/{options.phase}/"
-        self.AB_paths = find_images(_require_folder(root / options.phase, hint),
-                                    options.max_dataset_size)  # fmt: skip
+        self.AB_paths = find_images(
+            _require_folder(root / options.phase, hint), options.max_dataset_size
+        )
 
     def __len__(self) -> int:
         return len(self.AB_paths)

@@ -124,7 +124,7 @@ class BaseOptions:
         "GPU ids: 0, 0,1,2 or -1 for the CPU (default 0 with a GPU, -1 without); "
         "several ids train with one process per GPU",
         type=gpu_ids,
-    )  # fmt: skip
+    )
     checkpoints_dir: str = option("./checkpoints", "models are saved here")
     model: ModelName = option(BASE.model, "which model to use", choices=tuple(MODELS))
     input_nc: int = option(
@@ -239,7 +239,11 @@ class TrainOptions(BaseOptions):
     lambda_B: float = option(
         BASE.lambda_B, "cycle_gan: weight of cycle loss B->A->B", type=non_negative_float
     )
-    lambda_identity: float = option(BASE.lambda_identity, "cycle_gan: identity weight, relative to lambda_A/B", type=non_negative_float)  # fmt: skip
+    lambda_identity: float = option(
+        BASE.lambda_identity,
+        "cycle_gan: identity weight, relative to lambda_A/B",
+        type=non_negative_float,
+    )
     lambda_L1: float = option(
         BASE.lambda_L1, "pix2pix: weight of the L1 loss", type=non_negative_float
     )
@@ -281,8 +285,11 @@ TEST_DEFAULTS: dict[str, Any] = {"model": "test", "load_size": 256}
 """The reference's test defaults: ``--model test`` and ``load_size = crop_size`` (no cropping)."""
 
 TEST_FIXED: dict[str, Any] = {
-    "num_threads": 0, "batch_size": 1, "serial_batches": True, "no_flip": True,
-}  # fmt: skip
+    "num_threads": 0,
+    "batch_size": 1,
+    "serial_batches": True,
+    "no_flip": True,
+}
 """Settings the reference's ``test.py`` forces whatever the command line says."""
 
 
@@ -318,8 +325,12 @@ def build_parser(options_class: type[BaseOptions], prog: str) -> OptionsParser:
             meta.setdefault("type", str)
             metavar = None if "choices" in meta else spec.name.upper()  # choices show as {a,b}
             parser.add_argument(
-                f"--{spec.name}", help=help_text, metavar=metavar, required=required, **meta,
-            )  # fmt: skip
+                f"--{spec.name}",
+                help=help_text,
+                metavar=metavar,
+                required=required,
+                **meta,
+            )
     return parser
 
 
@@ -379,9 +390,10 @@ def check_consistency(opt: BaseOptions) -> None:
         raise OptionError("--name", f"{opt.name!r} must be a plain folder name")
     if isinstance(opt, TrainOptions) and opt.total_epochs < opt.epoch_count:
         raise OptionError(
-            "--n_epochs", f"n_epochs + n_epochs_decay = {opt.total_epochs} is before "
+            "--n_epochs",
+            f"n_epochs + n_epochs_decay = {opt.total_epochs} is before "
             f"--epoch_count {opt.epoch_count}: there is nothing to train",
-        )  # fmt: skip
+        )
 
 
 class OptionError(ValueError):
