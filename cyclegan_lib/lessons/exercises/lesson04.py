@@ -19,7 +19,7 @@ from cyclegan_lib.pool import ImagePool
 def cycle_consistency_loss(
     x: torch.Tensor, y: torch.Tensor, G: nn.Module, F: nn.Module, lambda_cycle: float = 10.0
 ) -> torch.Tensor:
-    """λ·L_cyc(G, F) (Zhu et al. 2017, eq. 2): λ(E||F(G(x)) - x||₁ + E||G(F(y)) - y||₁)."""
+    """λ times the cycle loss (1) (Zhu 2017, eq. 2): λ(E||F(G(x)) - x||₁ + E||G(F(y)) - y||₁)."""
     return lambda_cycle * (cycle_loss(x, F(G(x))) + cycle_loss(y, G(F(y))))
 
 
@@ -44,7 +44,9 @@ def cyclegan_generator_loss(
     D_Y: nn.Module,
     lambda_cycle: float = 10.0,
 ) -> torch.Tensor:
-    """What G and F minimise together (Zhu 2017, eq. 3 with LSGAN, no identity term).
+    """What G and F minimise together: the full objective (2) with the least-squares losses (4).
+
+    Zhu 2017, eq. 3 with the LSGAN loss of their Sec. 4; no identity term.
 
     (D_Y(G(x)) - 1)² + (D_X(F(y)) - 1)² + λ·L_cyc(G, F).
     """
@@ -215,7 +217,7 @@ def generators_loss(
     lambda_x: float,
     lambda_y: float,
 ) -> torch.Tensor:
-    """G and F's loss: both fool their D (eq. 4), and both cycles close (eq. 1, weighted)."""
+    """G and F's loss: both fool their D (4), and both cycles close (1, each weighted)."""
     fooled = lsgan_g_loss(nets["D_Y"](fake_y)) + lsgan_g_loss(nets["D_X"](fake_x))
     cycles = lambda_x * cycle_loss(x, nets["F"](fake_y)) + lambda_y * cycle_loss(
         y, nets["G"](fake_x)
@@ -231,7 +233,7 @@ def discriminators_loss(
     nets: dict[str, nn.Module],
     pools: dict[str, ImagePool],
 ) -> torch.Tensor:
-    """D_Y and D_X on real images and on detached fakes from their pools, each halved (eq. 4)."""
+    """D_Y and D_X on real images and on detached fakes from their pools, each loss (4) halved."""
     old_y, old_x = pools["Y"].query(fake_y.detach()), pools["X"].query(fake_x.detach())
     return halved_lsgan_d_loss(nets["D_Y"](y), nets["D_Y"](old_y)) + halved_lsgan_d_loss(
         nets["D_X"](x), nets["D_X"](old_x)
