@@ -28,6 +28,11 @@ CYCLE = [*TINY, "--netG", "resnet_1blocks", "--load_size", "20", "--crop_size", 
 TRAIN = ["--display_id", "-1", "--print_freq", "1"]
 
 
+def folders(dataroot, checkpoints) -> list[str]:
+    """``--dataroot`` and ``--checkpoints_dir`` (paths may hold spaces, so not in a split string)."""
+    return ["--dataroot", str(dataroot), "--checkpoints_dir", str(checkpoints)]
+
+
 LOSS_LINE = re.compile(
     r"^\(epoch: \d+, iters: \d+, time: \d+\.\d{3}, data: \d+\.\d{3}\) "
     r"D_A: -?\d+\.\d{3} G_A: .* idt_B: -?\d+\.\d{3} $"
@@ -39,8 +44,12 @@ def trained(tmp_path_factory):
     """A cycle_gan run of 2 epochs x 3 images; returns (dataroot, checkpoints folder)."""
     root = tmp_path_factory.mktemp("cycle")
     data = make_image_folder_dataset(root / "data", n=3, size=24)
-    argv = ["--dataroot", str(data), "--name", "tiny", "--checkpoints_dir", str(root / "ck"),
-            *CYCLE, *TRAIN, "--n_epochs", "1", "--n_epochs_decay", "1", "--save_epoch_freq", "1"]  # fmt: skip
+    argv = [
+        *folders(data, root / "ck"),
+        *CYCLE,
+        *TRAIN,
+        *"--name tiny --n_epochs 1 --n_epochs_decay 1 --save_epoch_freq 1".split(),
+    ]
     assert train_command.main(argv) == 0
     return data, root / "ck"
 
@@ -75,9 +84,13 @@ def test_saved_networks_are_plain_state_dicts_with_decayed_learning_rate(trained
 
 def test_cycle_gan_test_writes_stem_label_images_and_page(trained, tmp_path):
     data, checkpoints = trained
-    argv = ["--dataroot", str(data), "--name", "tiny", "--checkpoints_dir", str(checkpoints),
-            "--model", "cycle_gan", "--results_dir", str(tmp_path), *CYCLE, "--num_test", "2",
-            "--load_size", "16"]  # fmt: skip
+    argv = [
+        *folders(data, checkpoints),
+        "--results_dir",
+        str(tmp_path),
+        *CYCLE,
+        *"--name tiny --model cycle_gan --num_test 2 --load_size 16".split(),
+    ]
     assert test_command.main(argv) == 0
     folder = tmp_path / "tiny" / "test_latest"
     names = sorted(p.name for p in (folder / "images").iterdir())
@@ -88,9 +101,13 @@ def test_cycle_gan_test_writes_stem_label_images_and_page(trained, tmp_path):
 
 def test_model_test_runs_one_generator_with_model_suffix(trained, tmp_path):
     data, checkpoints = trained
-    argv = ["--dataroot", str(data / "testB"), "--name", "tiny", "--model", "test",
-            "--checkpoints_dir", str(checkpoints), "--model_suffix", "_B", "--no_dropout",
-            "--results_dir", str(tmp_path), "--epoch", "1", *CYCLE, "--load_size", "16"]  # fmt: skip
+    argv = [
+        *folders(data / "testB", checkpoints),
+        "--results_dir",
+        str(tmp_path),
+        *CYCLE,
+        *"--name tiny --model test --model_suffix _B --no_dropout --epoch 1 --load_size 16".split(),
+    ]
     assert test_command.main(argv) == 0
     images = sorted(p.name for p in (tmp_path / "tiny" / "test_1" / "images").iterdir())
     assert images == [f"{i:04d}_{label}.png" for i in range(3) for label in ("fake", "real")]
@@ -98,13 +115,15 @@ def test_model_test_runs_one_generator_with_model_suffix(trained, tmp_path):
 
 def test_pix2pix_trains_and_tests(tmp_path):
     data = make_image_folder_dataset(tmp_path / "facades", n=2, size=32, layout="aligned")
-    common = ["--dataroot", str(data), "--name", "p2p", "--model", "pix2pix", "--netG", "unet_32",
-              "--checkpoints_dir", str(tmp_path / "ck"), *TINY, "--load_size", "32",
-              "--crop_size", "32", "--direction", "BtoA"]  # fmt: skip
+    common = [
+        *folders(data, tmp_path / "ck"),
+        *TINY,
+        *"--name p2p --model pix2pix --netG unet_32 --load_size 32 --crop_size 32".split(),
+        *"--direction BtoA".split(),
+    ]
     assert train_command.main([*common, *TRAIN, "--n_epochs", "1", "--n_epochs_decay", "0"]) == 0
-    assert sorted(p.name for p in (tmp_path / "ck" / "p2p").glob("latest_net_*")) == [
-        "latest_net_D.pth", "latest_net_G.pth"
-    ]  # fmt: skip
+    saved = sorted(p.name for p in (tmp_path / "ck" / "p2p").glob("latest_net_*"))
+    assert saved == ["latest_net_D.pth", "latest_net_G.pth"]
     assert test_command.main([*common, "--results_dir", str(tmp_path / "res")]) == 0
     images = sorted(p.name for p in (tmp_path / "res" / "p2p" / "test_latest" / "images").iterdir())
     assert images == [
@@ -123,8 +142,12 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
         return {**losses, "G_A": math.nan} if len(calls) == 3 else losses
 
     monkeypatch.setattr(CycleGANModel, "optimize_parameters", step_that_diverges)
-    argv = ["--dataroot", str(data), "--name", "nan", "--checkpoints_dir", str(tmp_path),
-            *CYCLE, *TRAIN, "--n_epochs", "1", "--n_epochs_decay", "0", "--save_latest_freq", "2"]  # fmt: skip
+    argv = [
+        *folders(data, tmp_path),
+        *CYCLE,
+        *TRAIN,
+        *"--name nan --n_epochs 1 --n_epochs_decay 0 --save_latest_freq 2".split(),
+    ]
     assert train_command.main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "G_A became nan" in err and "last good checkpoint" in err
@@ -139,18 +162,26 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 def test_continue_train_from_an_epoch_loads_its_weights(trained, tmp_path):
     data, checkpoints = trained
     shutil.copytree(checkpoints / "tiny", tmp_path / "tiny")
-    argv = ["--dataroot", str(data), "--name", "tiny", "--checkpoints_dir", str(tmp_path), *CYCLE,
-            *TRAIN, "--continue_train", "--epoch", "1", "--epoch_count", "2", "--n_epochs", "1",
-            "--n_epochs_decay", "1", "--max_dataset_size", "1"]  # fmt: skip
+    argv = [
+        *folders(data, tmp_path),
+        *CYCLE,
+        *TRAIN,
+        *"--name tiny --continue_train --epoch 1 --epoch_count 2 --n_epochs 1".split(),
+        *"--n_epochs_decay 1 --max_dataset_size 1".split(),
+    ]
     assert train_command.main(argv) == 0
     log = (tmp_path / "tiny" / "loss_log.txt").read_text()
     assert "(epoch: 2, iters: 1," in log.split("Training Loss")[-1]
 
 
 def budget_options(data, checkpoints, n_epochs: int, n_epochs_decay: int, *extra: str):
-    argv = ["--dataroot", str(data), "--name", "budget", "--checkpoints_dir", str(checkpoints),
-            *CYCLE, "--display_id", "-1", "--n_epochs", str(n_epochs),
-            "--n_epochs_decay", str(n_epochs_decay), *extra]  # fmt: skip
+    epochs = f"--n_epochs {n_epochs} --n_epochs_decay {n_epochs_decay}"
+    argv = [
+        *folders(data, checkpoints),
+        *CYCLE,
+        *f"--name budget --display_id -1 {epochs}".split(),
+        *extra,
+    ]
     return parse_train_options(argv)
 
 
