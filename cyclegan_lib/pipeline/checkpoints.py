@@ -18,6 +18,7 @@ Every load is ``torch.load(..., weights_only=True)``.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import shutil
@@ -108,18 +109,16 @@ def _cannot_write(path: Path, obj: Any, error: OSError) -> str:
     )
 
 
-class _ByteCounter:
-    """A write-only file that only counts what is written: the size a ``torch.save`` needs."""
+class _ByteCounter(io.BytesIO):
+    """A file that keeps nothing and counts what is written: the size a ``torch.save`` needs."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: Any) -> int:
         self.size += len(data)
         return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 def _size(count: int) -> str:
@@ -192,7 +191,13 @@ def capture_rng_state() -> dict[str, Any]:
     kind, keys, position, has_gauss, cached = np.random.get_state()
     return {
         "python": random.getstate(),
-        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
+        "numpy": (
+            kind,
+            torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            position,
+            has_gauss,
+            cached,
+        ),
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
