@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,9 @@ class SubmissionGrade:
     exercises: list[ExerciseGrade] = field(default_factory=list)
     problem: str = ""
     seconds: float = 0.0
+    peak_memory_mib: float = 0.0
+    digest: str = ""
+    """SHA-256 of the graded file: a rerun keeps this grade while the file is unchanged."""
     log: str = ""
 
     @property
@@ -61,6 +66,16 @@ class SubmissionGrade:
     @property
     def max_score(self) -> int:
         return len(self.exercises)
+
+    @classmethod
+    def from_dict(cls, record: dict, log: str = "") -> SubmissionGrade:
+        """Undo :meth:`to_dict` (the log is kept apart, in ``logs/``)."""
+        fields = {k: v for k, v in record.items() if k not in ("exercises", "score", "max_score")}
+        exercises = [
+            ExerciseGrade(**{k: v for k, v in e.items() if k != "score"})
+            for e in record["exercises"]
+        ]
+        return cls(**fields, exercises=exercises, log=log)
 
     def to_dict(self) -> dict:
         record = {k: v for k, v in asdict(self).items() if k not in ("exercises", "log")}
@@ -92,20 +107,42 @@ def csv_rows(grades: list[SubmissionGrade]) -> list[dict]:
     return rows
 
 
-def write_reports(grades: list[SubmissionGrade], out: Path) -> list[Path]:
-    """Write ``grades.csv``, ``grades.json`` and each learner's captured output under ``out``."""
+def write_reports(grades: list[SubmissionGrade], out: Path, logs: bool = True) -> list[Path]:
+    """Write ``grades.csv``, ``grades.json`` and (with ``logs``) each learner's captured output
+    under ``out``.
+
+    Every file is replaced atomically (written aside, then renamed), so a grader killed at
+    any moment leaves the previous complete report, never half of one.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(csv_rows(grades))
-    (out / "grades.json").write_text(json.dumps([g.to_dict() for g in grades], indent=2))
-    (out / "grades.html").write_text(html_report(grades), encoding="utf-8")
-    logs = out / "logs"
-    logs.mkdir(exist_ok=True)
-    for g in grades:
-        (logs / f"{g.learner.replace('/', '__')}.txt").write_text(g.log, encoding="utf-8")
-    return [out / "grades.csv", out / "grades.json", out / "grades.html", logs]
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_rows(grades))
+    for g in grades if logs else []:
+        write_log(out, g)
+    _replace(out / "grades.csv", text.getvalue())
+    _replace(out / "grades.html", html_report(grades))
+    _replace(out / "grades.json", json.dumps([g.to_dict() for g in grades], indent=2))
+    return [out / "grades.csv", out / "grades.json", out / "grades.html", out / "logs"]
+
+
+def write_log(out: Path, grade: SubmissionGrade) -> None:
+    """``<out>/logs/<learner>.txt``: what the learner's notebook printed (capped)."""
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    _replace(log_file(out, grade.learner), grade.log)
+
+
+def log_file(out: Path, learner: str) -> Path:
+    """``<out>/logs/<learner>.txt``, with ``/`` in the learner's name as ``__``."""
+    return out / "logs" / f"{learner.replace('/', '__')}.txt"
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` next to ``path``, then rename it over ``path`` (atomic on one filesystem)."""
+    aside = path.with_name(f".{path.name}.tmp")
+    aside.write_text(text, encoding="utf-8", newline="")
+    os.replace(aside, path)
 
 
 def html_report(grades: list[SubmissionGrade]) -> str:

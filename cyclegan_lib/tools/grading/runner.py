@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import errno
 import json
 import os
 import re
@@ -77,12 +78,42 @@ def new_shell():
     return InteractiveShell.instance(config=config)
 
 
-def limit_resources(max_file_bytes: int, max_memory_bytes: int) -> None:
-    """Hard limits the learner's code can't raise: file size, address space, no core dumps."""
+def limit_resources(max_file_bytes: int, max_memory_bytes: int, max_tasks: int) -> None:
+    """Hard limits the learner's code can't raise: file size, no core dumps, and per process
+    the writable memory (``RLIMIT_DATA``: unlike an address-space limit it leaves the large
+    reservations of torch's libraries alone) and the tasks of this user, counted from now.
+
+    ``RLIMIT_NPROC`` counts every process and thread of the (namespace's) user and is
+    ignored for root; the cgroup or the grader's watchdog covers what it does not.
+    """
     resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if max_memory_bytes > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (max_memory_bytes, max_memory_bytes))
+        resource.setrlimit(resource.RLIMIT_DATA, (max_memory_bytes, max_memory_bytes))
+    if max_tasks > 0:
+        tasks = tasks_of_user(os.getuid()) + max_tasks
+        resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
+
+
+def tasks_of_user(uid: int) -> int:
+    """Processes and threads that ``uid`` runs now (what ``RLIMIT_NPROC`` counts)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def limit_reached(error: BaseException | None) -> str:
+    """``memory`` or ``tasks`` when a cell failed because a limit refused memory or a process."""
+    if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+        return "memory"  # numpy's and Python's MemoryError, torch's allocator RuntimeError
+    if isinstance(error, BlockingIOError) and error.errno == errno.EAGAIN:
+        return "tasks"  # fork, subprocess or a thread refused at the limit
+    return ""
 
 
 def grade_notebook(path: str, lesson: str, pipe: ResultPipe) -> None:
@@ -106,6 +137,9 @@ def grade_notebook(path: str, lesson: str, pipe: ResultPipe) -> None:
         pipe.send(event="cell", cell=number)
         result = shell.run_cell(source, store_history=False)
         error = result.error_before_exec or result.error_in_exec
+        if limit := limit_reached(error):
+            pipe.send(event="limit", limit=limit, cell=number)
+            return  # as if the kernel had killed it: the rest of the run is not graded
         for name in targets:
             function = function_of[name]
             answer = shell.user_ns.get(function)
@@ -143,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-fd", type=int, required=True)
     parser.add_argument("--max-file-bytes", type=int, default=100 * 2**20)
     parser.add_argument("--max-memory-bytes", type=int, default=0)
+    parser.add_argument("--max-tasks", type=int, default=0)
     args = parser.parse_args(argv)
-    limit_resources(args.max_file_bytes, args.max_memory_bytes)
+    limit_resources(args.max_file_bytes, args.max_memory_bytes, args.max_tasks)
     grade_notebook(args.notebook, args.lesson, ResultPipe(args.results_fd))
     return 0
 

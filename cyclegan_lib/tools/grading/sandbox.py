@@ -13,6 +13,12 @@ Two isolation modes (``docs/grading.md`` says what each protects):
 
 Either way the grader kills the whole process tree at the time limit or when the
 output passes its cap, and the scores streamed before that are kept.
+
+Resources (:class:`Limits`): memory, processes and threads are capped by a cgroup per
+submission where the grader may make one (:mod:`.cgroups`), else by ``RLIMIT_DATA`` and
+``RLIMIT_NPROC`` in the runner plus a watchdog here that adds up the resident memory and the
+threads of the notebook's whole process tree; the watchdog also measures the folder a
+submission writes in (bytes and files) and records the peak memory for the report.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cyclegan_lib.course.env import data_dir
+from cyclegan_lib.tools.grading import cgroups
 
 MODES = ("auto", "bwrap", "process")
 NOBODY = "65534"
@@ -38,6 +45,8 @@ OUTPUT_KEPT = 64 * 1024
 """How much of a submission's printed output the report keeps."""
 RECORDS_MAX = 2**20
 """The most bytes of result records read back (a flood on the pipe is cut here)."""
+POLL_SECONDS = 0.2
+"""How often the watchdog looks at a submission's processes (its folder: every 5th time)."""
 
 
 class SandboxError(RuntimeError):
@@ -51,8 +60,17 @@ class Limits:
     timeout: float = 600.0
     max_output: int = 10 * 2**20
     max_file: int = 100 * 2**20
-    max_memory: int = 0  # address space in bytes; 0 leaves it unlimited
+    max_memory: int = 4 * 2**30
+    """Bytes of memory for the whole submission (all its processes)."""
+    max_tasks: int = 256
+    """Processes plus threads at once (torch alone starts a dozen threads)."""
+    max_disk: int = 2**30
+    """Bytes the submission may keep in its folder."""
+    max_files: int = 10_000
+    """Files and folders it may keep there."""
     threads: int = 1
+    use_cgroups: bool = True
+    """Use a cgroup where possible; False tests the fallback on a machine that has them."""
 
 
 @dataclass
@@ -65,6 +83,9 @@ class RunResult:
     returncode: int | None = None
     timed_out: bool = False
     output_exceeded: bool = False
+    limit: str = ""
+    """``memory``, ``tasks`` or ``disk`` when a resource limit stopped the run."""
+    peak_memory: int = 0
     seconds: float = 0.0
 
 
@@ -139,27 +160,60 @@ def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
         "COURSE_DATA_DIR": str(data_dir()),
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
+        "CUDA_VISIBLE_DEVICES": "",  # the smoke profile runs on the CPU; no GPU to share or exhaust
     }
 
 
 class _Watch:
     """Reads a submission's output and result records, and stops it when it misbehaves."""
 
-    def __init__(self, process: subprocess.Popen, records_fd: int, limits: Limits) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        records_fd: int,
+        limits: Limits,
+        workdir: Path,
+        cgroup: cgroups.Cgroup | None,
+    ) -> None:
         self.process, self.limits, self.result = process, limits, RunResult()
+        self.workdir, self.cgroup = workdir, cgroup
         self._kept = bytearray()
         self._threads = [
             threading.Thread(target=self._read_output, daemon=True),
             threading.Thread(target=self._read_records, args=(records_fd,), daemon=True),
+            threading.Thread(target=self._police, daemon=True),
         ]
         for thread in self._threads:
             thread.start()
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        """SIGKILL the process group and every process of the tree (some may have left the group)."""
+        for kill, target in [(os.killpg, self.process.pid)] + [
+            (os.kill, pid) for pid in process_tree(self.process.pid)
+        ]:
+            try:
+                kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _police(self) -> None:
+        """Every ``POLL_SECONDS``: note the tree's memory; stop it at a limit the kernel did not hold."""
+        tick = 0
+        while self.process.poll() is None and not self.result.limit:
+            tasks, resident = tree_usage(process_tree(self.process.pid))
+            self.result.peak_memory = max(self.result.peak_memory, resident)
+            if self.cgroup is not None:
+                over = self.cgroup.memory_exceeded(), self.cgroup.tasks_exceeded()
+            else:
+                over = resident > self.limits.max_memory, tasks > self.limits.max_tasks
+            disk = tick % 5 == 0 and folder_over(self.workdir, self.limits)
+            for name, exceeded in zip(("memory", "tasks", "disk"), (*over, disk), strict=True):
+                if exceeded:
+                    self.result.limit = name
+                    self.kill()
+                    return
+            tick += 1
+            time.sleep(POLL_SECONDS)
 
     def _read_output(self) -> None:
         while chunk := self.process.stdout.read1(65536):
@@ -196,15 +250,82 @@ class _Watch:
             self.process.wait()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self.cgroup is not None:
+            if not self.result.limit and self.cgroup.memory_exceeded():
+                self.result.limit = "memory"  # killed by the kernel between two polls
+            self.result.peak_memory = self.cgroup.peak_memory() or self.result.peak_memory
         self.result.returncode = self.process.returncode
         self.result.seconds = round(time.perf_counter() - start, 1)
         self.result.output = self._kept.decode("utf-8", errors="replace")
         return self.result
 
 
+def process_tree(root: int) -> set[int]:
+    """``root``, its descendants and every process of its session (orphans stay in the session)."""
+    parent, session = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except (OSError, ValueError):
+            continue  # not a process, or it just ended
+        parent[int(entry.name)], session[int(entry.name)] = int(fields[1]), int(fields[3])
+    tree = {pid for pid, sid in session.items() if sid == root} | {root}
+    grew = True
+    while grew:
+        children = {pid for pid, ppid in parent.items() if ppid in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return tree
+
+
+def tree_usage(pids: set[int]) -> tuple[int, int]:
+    """(threads, memory bytes) of these processes, read from ``/proc``.
+
+    Memory is the proportional set size: a page shared by n processes (after a ``fork``)
+    counts 1/n in each, so the sum is what the tree really holds, unlike a sum of RSS.
+    """
+    tasks = memory = 0
+    for pid in pids:
+        try:
+            tasks += len(os.listdir(f"/proc/{pid}/task"))
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    memory += int(line.split()[1]) * 1024
+                    break
+        except (OSError, ValueError, IndexError):
+            continue
+    return tasks, memory
+
+
+def folder_over(folder: Path, limits: Limits) -> bool:
+    """True once ``folder`` holds more than ``max_disk`` bytes (allocated) or ``max_files`` entries."""
+    size = count = 0
+    pending = [str(folder)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            count += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                else:
+                    size += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+            if size > limits.max_disk or count > limits.max_files:
+                return True
+    return False
+
+
 def run_isolated(notebook_json: str, lesson: str, limits: Limits, mode: str) -> RunResult:
     """Grade a notebook (nbformat 4 JSON) with the runner in a child process, in a fresh folder."""
     workdir = Path(tempfile.mkdtemp(prefix="cyclegan-grade-"))
+    cgroup = None
     try:
         copy = workdir / "submission.ipynb"
         copy.write_text(notebook_json, encoding="utf-8")
@@ -212,7 +333,11 @@ def run_isolated(notebook_json: str, lesson: str, limits: Limits, mode: str) -> 
         argv = [sys.executable, "-m", "cyclegan_lib.tools.grading.runner", str(copy), lesson]
         argv += ["--results-fd", str(write_fd), "--max-file-bytes", str(limits.max_file)]
         argv += ["--max-memory-bytes", str(limits.max_memory)]
+        argv += ["--max-tasks", str(limits.max_tasks)]
         command = bwrap_command(workdir, argv) if mode == "bwrap" else argv
+        if limits.use_cgroups and cgroups.available():
+            cgroup = cgroups.Cgroup(workdir.name, limits.max_memory, limits.max_tasks)
+            command = cgroup.wrap(command)
         process = subprocess.Popen(
             command,
             cwd=workdir,
@@ -224,6 +349,8 @@ def run_isolated(notebook_json: str, lesson: str, limits: Limits, mode: str) -> 
             start_new_session=True,
         )
         os.close(write_fd)
-        return _Watch(process, read_fd, limits).wait()
+        return _Watch(process, read_fd, limits, workdir, cgroup).wait()
     finally:
+        if cgroup is not None:
+            cgroup.close()
         shutil.rmtree(workdir, ignore_errors=True)
