@@ -2,10 +2,12 @@
 
 The class is lesson 00 notebooks from :mod:`cyclegan_lib.tools.grading.samples`: mostly
 correct, partial and broken ones, plus hostile ones (memory bombs in one and in four
-processes, a fork bomb, disk fillers, an endless loop). ``cyclegan grade`` runs once with its
-defaults (``--jobs`` from the cores and memory); this script then checks that every learner
-got a grade, that every hostile one was stopped by its limit, and prints per kind the scores,
-the seconds and the peak memory that ``grades.json`` records.
+processes, a fork bomb, disk fillers, an endless loop). ``cyclegan grade`` runs once with
+``--jobs`` from the cores and memory (its default) and caps lowered to below what the bounded
+attackers take (``LIMITS``: 2 GiB, 60 tasks, 100 MiB, 500 files), so that each meets its
+limit; this script then checks that every learner got a grade, that every hostile one was
+stopped by its limit, and prints per kind the scores, the seconds and the peak memory that
+``grades.json`` records.
 
 Examples::
 
@@ -31,6 +33,7 @@ MIX = {
     "spread_bomb": 2, "fork_bomb": 2, "many_files": 1, "big_files": 1, "infinite_loop": 2,
 }  # fmt: skip
 """A class of 40; other sizes scale it (each kind at least once)."""
+LIMITS = ["--max-memory", "2", "--max-processes", "60", "--max-disk", "100", "--max-files", "500"]
 EXPECTED_STOP = {
     "memory_bomb": "memory limit",
     "spread_bomb": "memory limit",
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or work / "report"
     learners = write_class(work / "submitted", class_mix(args.learners))
     command = [sys.executable, "-m", "cyclegan_lib", "grade", str(work / "submitted"),
-               "--out", str(out), "--timeout", str(args.timeout), *args.grade_options]  # fmt: skip
+               "--out", str(out), "--timeout", str(args.timeout), *LIMITS, *args.grade_options]  # fmt: skip
     start = time.perf_counter()
     run = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
