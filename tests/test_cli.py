@@ -16,12 +16,29 @@ from cyclegan_lib import cli
 from cyclegan_lib.networks import define_G
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
-SEED_TRAIN = ("train --dataroot ./datasets/vangogh2photo --name vangogh_cyclegan --model cycle_gan "
-              "--gpu_ids 0,1 --batch_size 8 --display_id -1").split()  # fmt: skip
-SEED_TEST = ("test --dataroot ./datasets/vangogh2photo --name vangogh_cyclegan --model cycle_gan "
-             "--gpu_ids 0,1").split()  # fmt: skip
-SHRINK = ["--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4", "--netD", "n_layers", "--n_layers_D", "1", "--load_size", "32",
-          "--crop_size", "32", "--num_threads", "0"]  # fmt: skip
+SEED_TRAIN = (
+    "train --dataroot ./datasets/vangogh2photo --name vangogh_cyclegan --model cycle_gan "
+    "--gpu_ids 0,1 --batch_size 8 --display_id -1"
+).split()
+SEED_TEST = (
+    "test --dataroot ./datasets/vangogh2photo --name vangogh_cyclegan --model cycle_gan "
+    "--gpu_ids 0,1"
+).split()
+SHRINK = (
+    "--netG resnet_1blocks --ngf 4 --ndf 4 --netD n_layers --n_layers_D 1 --load_size 32 "
+    "--crop_size 32 --num_threads 0"
+).split()
+
+
+COLORIZATION = (
+    "--name color --model colorization --gpu_ids -1 --netG unet_32 --ngf 4 --ndf 4 "
+    "--load_size 32 --crop_size 32 --num_threads 0"
+)
+
+
+def folders(dataroot: Path, checkpoints: Path) -> list[str]:
+    """``--dataroot`` and ``--checkpoints_dir`` (paths may hold spaces: not in a split string)."""
+    return ["--dataroot", str(dataroot), "--checkpoints_dir", str(checkpoints)]
 
 
 def cyclegan(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -72,14 +89,15 @@ def test_reference_readme_pretrained_command(tmp_path, capsys, monkeypatch):
     folder = tmp_path / "checkpoints" / "horse2zebra_pretrained"
     folder.mkdir(parents=True)
     torch.save(state, folder / "latest_net_G.pth")
-    args = ("test --dataroot datasets/horse2zebra/testA --name horse2zebra_pretrained "
-            "--model test --no_dropout").split()  # fmt: skip
+    args = (
+        "test --dataroot datasets/horse2zebra/testA --name horse2zebra_pretrained "
+        "--model test --no_dropout"
+    ).split()
     code, err = run_cli(args, capsys)
     assert code == 0, err
     images = tmp_path / "results" / "horse2zebra_pretrained" / "test_latest" / "images"
-    assert sorted(p.name for p in images.iterdir()) == [
-        "0000_fake.png", "0000_real.png", "0001_fake.png", "0001_real.png"
-    ]  # fmt: skip
+    saved = sorted(p.name for p in images.iterdir())
+    assert saved == ["0000_fake.png", "0000_real.png", "0001_fake.png", "0001_real.png"]
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str]:
@@ -114,8 +132,13 @@ def test_train_mistakes_exit_2_with_one_line(
     extra, named, tiny_data, tmp_path, capsys, monkeypatch
 ):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    argv = ["train", "--dataroot", str(tiny_data), "--checkpoints_dir", str(tmp_path / "ck"),
-            *SHRINK, "--crop_size", "16", "--load_size", "16", *extra]  # fmt: skip
+    argv = [
+        "train",
+        *folders(tiny_data, tmp_path / "ck"),
+        *SHRINK,
+        *"--crop_size 16 --load_size 16".split(),
+        *extra,
+    ]
     code, err = run_cli(argv, capsys)
     assert code == 2 and len(err.splitlines()) == 1 and named in err, err
 
@@ -129,8 +152,13 @@ def test_missing_dataroot_and_missing_folder(tmp_path, capsys):
 
 
 def test_test_mistakes_exit_2_with_one_line(tiny_data, tmp_path, capsys):
-    common = ["test", "--dataroot", str(tiny_data), "--checkpoints_dir", str(tmp_path), "--name", "m",
-              "--gpu_ids", "-1", "--model", "test", "--results_dir", str(tmp_path / "res")]  # fmt: skip
+    common = [
+        "test",
+        *folders(tiny_data, tmp_path),
+        "--results_dir",
+        str(tmp_path / "res"),
+        *"--name m --gpu_ids -1 --model test".split(),
+    ]
     code, err = run_cli(common, capsys)
     assert code == 2 and "latest_net_G.pth" in err and len(err.splitlines()) == 1, err
     (tmp_path / "m").mkdir()
@@ -143,9 +171,13 @@ def test_test_mistakes_exit_2_with_one_line(tiny_data, tmp_path, capsys):
 
 
 def test_continue_train_with_another_architecture_names_the_option(tiny_data, tmp_path, capsys):
-    argv = ["train", "--dataroot", str(tiny_data), "--checkpoints_dir", str(tmp_path), *SHRINK,
-            "--gpu_ids", "-1", "--load_size", "16", "--crop_size", "16", "--n_epochs", "1",
-            "--n_epochs_decay", "0", "--display_id", "-1"]  # fmt: skip
+    argv = [
+        "train",
+        *folders(tiny_data, tmp_path),
+        *SHRINK,
+        *"--gpu_ids -1 --load_size 16 --crop_size 16 --n_epochs 1 --n_epochs_decay 0".split(),
+        *"--display_id -1".split(),
+    ]
     assert run_cli(argv, capsys)[0] == 0
     code, err = run_cli([*argv, "--continue_train", "--ngf", "8"], capsys)
     assert code == 2 and "--ngf 4" in err and len(err.splitlines()) == 1, err
@@ -167,11 +199,9 @@ def test_colorization_trains_and_tests_with_the_references_test_options(tmp_path
     """``--model colorization`` (L -> ab) end to end, and ``--num_test``, ``--aspect_ratio``,
     ``--eval`` and ``--results_dir`` of the reference's ``test.py``."""
     data = make_image_folder_dataset(tmp_path / "photos", n=2, size=32, layout="aligned")
-    common = ["--dataroot", str(data), "--name", "color", "--model", "colorization",
-              "--gpu_ids", "-1", "--netG", "unet_32", "--ngf", "4", "--ndf", "4",
-              "--load_size", "32", "--crop_size", "32", "--num_threads", "0"]  # fmt: skip
-    trained = cyclegan(["train", *common, "--n_epochs", "1", "--n_epochs_decay", "0",
-                        "--display_id", "-1"], tmp_path)  # fmt: skip
+    common = ["--dataroot", str(data), *COLORIZATION.split()]
+    epochs = "--n_epochs 1 --n_epochs_decay 0 --display_id -1".split()
+    trained = cyclegan(["train", *common, *epochs], tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert "input_nc: 1" in trained.stdout and "dataset_mode: colorization" in trained.stdout
 
@@ -181,9 +211,8 @@ def test_colorization_trains_and_tests_with_the_references_test_options(tmp_path
         return tmp_path / "res" / "color" / "test_latest" / "images"
 
     images = test("--results_dir", "res", "--num_test", "1", "--aspect_ratio", "2.0")
-    assert sorted(p.name for p in images.iterdir()) == [
-        "0000_fake_B_rgb.png", "0000_real_A.png", "0000_real_B_rgb.png"
-    ]  # fmt: skip
+    saved = sorted(p.name for p in images.iterdir())
+    assert saved == ["0000_fake_B_rgb.png", "0000_real_A.png", "0000_real_B_rgb.png"]
     with Image.open(images / "0000_fake_B_rgb.png") as picture:
         assert (picture.size, picture.mode) == ((64, 32), "RGB")  # stretched to aspect ratio 2
     training_mode = Image.open(images / "0000_fake_B_rgb.png").tobytes()
