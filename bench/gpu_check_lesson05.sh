@@ -9,6 +9,7 @@
 #    training iterations, fp32 and mixed precision (--amp), batch 1 and 4, each in a fresh
 #    process (images/s and torch.cuda.max_memory_allocated);
 # 2. the library's bench ratio (bench/bench_cyclegan.py: plain fp32 vs our fast path), batch 1 and 4;
+#    then every lesson's training loop in the gpu profile (bench/course_speed.py);
 # 3. the lesson's training cell at full scale from the command line: the paper's flags plus
 #    --amp on 256-px offline data (150 images), killed in epoch 2, then --continue_train;
 # 4. (--notebook) the lesson itself, COURSE_PROFILE=gpu with a 2-minute training budget.
@@ -48,6 +49,9 @@ for batch in 1 4; do
     "$PY" bench/bench_cyclegan.py --size 256 --batch_size "$batch" --warmup 5 --iters 20 \
         | tee "$DEST/bench_batch$batch.txt"
 done
+
+echo; echo "== 2b. steps per second of every lesson's training loop, gpu profile (bench/course_speed.py) =="
+"$PY" bench/course_speed.py --profile gpu | tee "$DEST/course_speed_gpu.txt"
 
 echo; echo "== 3. the lesson's training at full scale: 2 epochs of 150 images, killed, resumed =="
 "$PY" - "$WORK/datasets/digits2color" <<'EOF'

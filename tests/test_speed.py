@@ -122,3 +122,25 @@ def test_speed_table_script_prints_a_row_per_batch_size(capsys):
     rows = [json.loads(line) for line in lines[:2]]
     assert [row["batch_size"] for row in rows] == [1, 2]
     assert len(lines) == 2 + 3, "two JSON rows, then a header and two table rows"
+
+
+def test_the_lessons_settings_are_read_from_their_notebooks():
+    settings = bench_script("course_speed.py")["notebook_setting"]
+    assert settings("04", "recipe", "smoke").steps < settings("04", "recipe", "cpu").steps
+    assert settings("05", "S", "cpu")["netG"].startswith("resnet_")
+    with pytest.raises(LookupError, match="no cell assigns"):
+        settings("03", "NO_SUCH_NAME", "cpu")
+
+
+@pytest.mark.slow
+def test_course_speed_measures_every_lesson_and_lever(capsys):
+    script = bench_script("course_speed.py")
+    assert script["main"](["--profile", "smoke", "--steps", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "CPU:" in out and "usable CPUs" in out
+    rows = [line.split() for line in out.splitlines() if line[:2] in {"01", "02", "03", "04", "05"}]
+    assert {row[0] for row in rows} == {"01", "02", "03", "04", "05"}
+    assert not [row for row in rows if "failed:" in row], "every lever ran"
+    for lesson in ("01", "02", "03", "04", "05"):
+        own = next(row for row in rows if row[0] == lesson and row[1] == "lesson's")
+        assert float(own[-2]) > 0 and float(own[-1]) == 1.0

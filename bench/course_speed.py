@@ -1,0 +1,281 @@
+"""Steps per second of each lesson's training loop, with and without each speed lever.
+
+For lessons 01-05, in one run, the training loop a lesson runs, in its own configuration
+for a profile (``cpu`` by default): lessons 01-02 take their recipes from
+:mod:`cyclegan_lib.lessons.gan_loop`, lessons 03-05 read theirs from the notebook itself
+(the ``recipe = env.pick(...)`` or ``S = env.pick(...)`` cell), so nothing here is
+retyped. Each configuration changes one lever from the lesson's own setting:
+
+* threads: 1, 2 and every CPU this process may use (``env.cpu_budget``: the affinity
+  mask capped by a cgroup quota), the last being what the lessons use;
+* Adam: PyTorch's default on the CPU (one parameter at a time), ``foreach`` or ``fused``;
+* bf16 autocast, only where the CPU has native bf16 (AVX512-BF16 or AMX), detected here;
+* lesson 04 only: its two arms side by side in two processes (what the lesson does), the
+  rate of one arm while the other runs.
+
+A number is the median over ``--repeats`` runs of ``--steps`` steps, after an untimed
+warm-up run; "x" is the ratio to the lesson's own setting. The last recorded wall time
+of each lesson (``build/results``, from ``make course``) is printed when there is one.
+
+Examples::
+
+    python bench/course_speed.py                        # about 3-5 minutes on 2 cores
+    python bench/course_speed.py --lessons 04 --steps 48 --repeats 5
+    python bench/course_speed.py --profile gpu          # the gpu profile's configurations
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import copy
+import functools
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from cyclegan_lib.course import env
+from cyclegan_lib.course.digits import load_domain, paired_digits, unpaired_digits
+from cyclegan_lib.lessons import full_scale
+from cyclegan_lib.lessons.digit_translation import (
+    DigitRecipe,
+    train_cyclegan_arms,
+    train_cyclegan_digits,
+    train_pix2pix_digits,
+)
+from cyclegan_lib.lessons.gan_loop import conditional_recipe, dcgan_recipe, train_gan
+from cyclegan_lib.pipeline.options import parse_train_options
+from cyclegan_lib.pipeline.trainer import Trainer
+
+LESSONS = ("01", "02", "03", "04", "05")
+NOTEBOOKS = {"03": "03_pix2pix", "04": "04_cyclegan", "05": "05_cyclegan_full_scale"}
+Loop = Callable[[int], float]  # trains n steps, returns the seconds they took
+
+
+# ---------------------------------------------------------------- the lessons' settings
+def notebook_setting(lesson: str, name: str, profile: str):
+    """``name = env.pick(smoke=..., cpu=..., gpu=...)`` in the lesson's notebook, for ``profile``.
+
+    Only that keyword's expression is evaluated, with ``DigitRecipe``, ``env``, ``dict`` and
+    ``str`` in scope.
+    """
+    path = env.repo_root() / "notebooks" / f"{NOTEBOOKS[lesson]}.ipynb"
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == [name]
+                and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "attr", None) == "pick"
+            ):
+                value = next(k.value for k in node.value.keywords if k.arg == profile)
+                scope = {"DigitRecipe": DigitRecipe, "env": env, "dict": dict, "str": str,
+                         "__builtins__": {}}  # fmt: skip
+                return eval(compile(ast.Expression(value), str(path), "eval"), scope)  # noqa: S307
+    raise LookupError(f"{path.name}: no cell assigns {name} = env.pick(...)")
+
+
+# ---------------------------------------------------------------- one loop per lesson
+def gan_loop(recipe, conditional: bool, device: torch.device) -> Loop:
+    """Lessons 01-02: ``train_gan`` with the lesson's recipe and weight average."""
+    images, labels = load_domain("clean", "train")
+    torch.manual_seed(0)
+    G, D = (net.to(device) for net in recipe.networks(conditional))
+    G_avg = copy.deepcopy(G)
+
+    def loop(steps: int) -> float:
+        history = train_gan(G, D, images, replace(recipe, steps=steps),
+                            labels if conditional else None, G_avg=G_avg)  # fmt: skip
+        return history.seconds
+
+    return loop
+
+
+def pix2pix_loop(recipe: DigitRecipe) -> Loop:
+    """Lesson 03: ``train_pix2pix_digits`` (the cGAN + L1 arm)."""
+    data = paired_digits("train")
+    return lambda steps: train_pix2pix_digits(data, replace(recipe, steps=steps)).seconds
+
+
+def cyclegan_loop(recipe: DigitRecipe) -> Loop:
+    """Lesson 04: one CycleGAN arm, ``train_cyclegan_digits``, in this process."""
+    data = unpaired_digits("train")
+    return lambda steps: (
+        train_cyclegan_digits(data, replace(recipe, steps=steps), show_progress=False).seconds
+    )
+
+
+def arms_side_by_side(recipe: DigitRecipe) -> Loop:
+    """Lesson 04 as it runs: both arms in worker processes; the slower arm's loop time."""
+    data = unpaired_digits("train")
+    arms = {"cycle": {"lambda_cycle": 10.0}, "no cycle": {"lambda_cycle": 0.0}}
+
+    def loop(steps: int) -> float:
+        runs = train_cyclegan_arms(data, replace(recipe, steps=steps), arms)
+        return max(run.seconds for run in runs.values())
+
+    return loop
+
+
+def full_scale_loop(settings: dict, folder: Path) -> Loop:
+    """Lesson 05: the ``Trainer`` behind ``cyclegan train``, one epoch of ``steps`` images."""
+    root = full_scale.build_digit_folders(folder / "digits", settings["size"],
+                                          settings["n_train"], settings["n_test"])  # fmt: skip
+    flags = (
+        f"{full_scale.PAPER_FLAGS} --dataroot {root} --name speed --checkpoints_dir {folder} "
+        f"--gpu_ids {0 if torch.cuda.is_available() else -1} --netG {settings['netG']} "
+        f"--ngf {settings['ngf']} --ndf {settings['ndf']} --load_size {settings['load_size']} "
+        f"--crop_size {settings['size']} --num_threads {settings['workers']} --display_id -1 "
+        "--no_html" + (" --amp" if settings["amp"] else "")
+    )
+
+    def loop(steps: int) -> float:
+        opt = parse_train_options([*flags.split(), "--max_dataset_size", str(steps)])
+        trainer = Trainer(opt, show_progress=False)
+        trainer.model.train()
+        start = time.perf_counter()
+        trainer.run_epoch()
+        return time.perf_counter() - start
+
+    return loop
+
+
+def lesson_loop(lesson: str, profile: str, folder: Path) -> Loop:
+    device = env.get_device() if profile == "gpu" else torch.device("cpu")
+    if lesson == "01":
+        return gan_loop(dcgan_recipe(profile), False, device)
+    if lesson == "02":
+        return gan_loop(conditional_recipe(profile), True, device)
+    if lesson == "03":
+        return pix2pix_loop(notebook_setting("03", "recipe", profile))
+    if lesson == "04":
+        return cyclegan_loop(notebook_setting("04", "recipe", profile))
+    return full_scale_loop(notebook_setting("05", "S", profile), folder)
+
+
+# ---------------------------------------------------------------- levers
+def native_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch detects it."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+@contextlib.contextmanager
+def lever(threads: int, adam: str = "default", bf16: str | None = None) -> Iterator[None]:
+    """Run the block with ``threads`` threads, Adam's ``adam`` implementation, and bf16
+    autocast on device type ``bf16`` (``"cpu"`` or ``"cuda"``) or plain fp32."""
+    previous_threads, original_adam = torch.get_num_threads(), torch.optim.Adam
+    torch.set_num_threads(threads)
+    if adam != "default":
+        torch.optim.Adam = functools.partial(original_adam, **{adam: True})
+    autocast = torch.autocast(bf16, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    try:
+        with autocast:
+            yield
+    finally:
+        torch.optim.Adam = original_adam
+        torch.set_num_threads(previous_threads)
+
+
+def levers(budget: int, lesson: str, profile: str) -> dict[str, dict]:
+    """The lesson's own setting first, then one lever changed at a time.
+
+    In the ``gpu`` profile the threads and the lesson-04 processes are left out (the
+    models train on the GPU) and bf16 means CUDA autocast.
+    """
+    own = {"threads": budget}
+    rows = {f"lesson's own ({budget} threads, default Adam, fp32)": own}
+    if profile != "gpu":
+        rows |= {f"{t} thread{'s' * (t > 1)}": {"threads": t}
+                 for t in sorted({1, 2} - {budget}) if t <= budget}  # fmt: skip
+    rows |= {f"Adam {kind}": {**own, "adam": kind} for kind in ("foreach", "fused")}
+    if profile == "gpu" and torch.cuda.is_available():
+        rows["bf16 autocast (CUDA)"] = {**own, "bf16": "cuda"}
+    elif profile != "gpu" and native_bf16():
+        rows["bf16 autocast"] = {**own, "bf16": "cpu"}
+    if lesson == "04" and budget >= 2 and profile != "gpu":
+        rows["2 arms side by side, per arm"] = {"threads": budget, "arms": True}
+    return rows
+
+
+def steps_per_second(loop: Loop, steps: int, repeats: int, setting: dict) -> float | str:
+    """Median over ``repeats`` timed runs after a short warm-up; an error's name if it fails."""
+    knobs = {k: v for k, v in setting.items() if k != "arms"}
+    try:
+        with lever(**knobs):
+            loop(max(2, steps // 4))  # warm-up: allocations, oneDNN's kernel choice
+            rates = [steps / loop(steps) for _ in range(repeats)]
+    except (RuntimeError, TypeError, ValueError) as error:
+        return f"failed: {type(error).__name__}: {error}"[:80]
+    return statistics.median(rates)
+
+
+def recorded_wall_time(lesson: str) -> str:
+    """The lesson's last recorded wall time in build/results, if ``make course`` ran it."""
+    for path in sorted(env.results_dir().glob(f"{lesson}_*.json")):
+        numbers = json.loads(path.read_text())
+        for key in ("lesson_seconds", "run_seconds"):
+            if isinstance(numbers.get(key), int | float):
+                return f"{numbers[key]:.0f} s"
+    return "not recorded"
+
+
+def cpu_model() -> str:
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        for line in info.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+# ---------------------------------------------------------------- the run
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", choices=env.PROFILES, default="cpu")
+    parser.add_argument("--lessons", nargs="+", choices=LESSONS, default=list(LESSONS))
+    parser.add_argument("--steps", type=int, default=24, help="timed steps per run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per setting")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    budget = env.cpu_budget()
+    print(f"CPU: {cpu_model()}; usable CPUs {budget} (os.cpu_count {os.cpu_count()}); "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
+          f"native bf16 {'yes' if native_bf16() else 'no'}; profile {args.profile}")  # fmt: skip
+    print(f"median of {args.repeats} runs of {args.steps} steps, after a warm-up run\n")
+    print(f"{'lesson':<7} {'setting':<46} {'steps/s':>8} {'x':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for lesson in args.lessons:
+            loop = lesson_loop(lesson, args.profile, Path(tmp) / lesson)
+            base = None
+            for name, setting in levers(budget, lesson, args.profile).items():
+                if setting.get("arms"):
+                    arms_loop = arms_side_by_side(notebook_setting("04", "recipe", args.profile))
+                    rate = steps_per_second(arms_loop, args.steps, args.repeats, setting)
+                else:
+                    rate = steps_per_second(loop, args.steps, args.repeats, setting)
+                if isinstance(rate, str):
+                    print(f"{lesson:<7} {name:<46} {rate}")
+                    continue
+                base = base or rate
+                print(f"{lesson:<7} {name:<46} {rate:8.2f} {rate / base:6.2f}", flush=True)
+            print(f"{lesson:<7} {'whole lesson, last recorded':<46} {recorded_wall_time(lesson)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
