@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{lesson:<7} {name:<46} {rate}")
                     continue
                 base = base or rate
-                print(f"{lesson:<7} {name:<46} {rate:8.2f} {rate / base:6.2f}", flush=True)
+                print(f"{lesson:<7} {name:<46} {rate:8.3g} {rate / base:6.2f}", flush=True)
             print(f"{lesson:<7} {'whole lesson, last recorded':<46} {recorded_wall_time(lesson)}")
     return 0
 
