@@ -198,6 +198,7 @@ def test_train_gan_with_an_average_shows_the_average():
     assert not torch.equal(G_avg.net[0].weight, G.net[0].weight)
 
 
+@pytest.mark.slow
 def test_dcgan_r1_bench_prints_one_row_per_arm(capsys):
     import runpy
 

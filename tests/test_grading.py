@@ -297,6 +297,7 @@ def test_unknown_lesson_is_reported_not_raised(tmp_path):
 
 
 # ------------------------------------------------------------------ the real lesson
+@pytest.mark.slow
 def test_real_lesson00_instructor_full_marks_student_not_done(tmp_path):
     """The committed lesson graded as a learner would hand it in, solved and unsolved."""
     lesson = nbtools.notebooks_dir() / "00_start_here.ipynb"

@@ -155,6 +155,7 @@ def test_temporaries_of_a_killed_save_are_cleaned_up(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["latest_state.pt"]
 
 
+@pytest.mark.slow
 def test_continuing_a_finished_run_with_more_epochs_trains_at_the_new_schedules_lr(tmp_path):
     """The finished run's LR had decayed to 0; the longer schedule says 1e-4 for epoch 3."""
     data = make_image_folder_dataset(tmp_path / "data", n=3, size=24)

@@ -83,6 +83,7 @@ def test_speed_rows_on_the_cpu_are_fp32_with_positive_numbers():
     assert len(table.splitlines()) == 3 and "fp32" in table
 
 
+@pytest.mark.slow
 def test_measuring_in_a_new_process_counts_only_that_process():
     """A child must not report the parent's memory (``ru_maxrss`` survives fork + exec)."""
     ballast = torch.ones(160 * 2**20)  # 640 MiB of float32 held by this process
@@ -94,6 +95,7 @@ def test_measuring_in_a_new_process_counts_only_that_process():
     del ballast
 
 
+@pytest.mark.slow
 def test_a_failed_measurement_names_its_spec():
     with pytest.raises(RuntimeError, match="device='no_such_device'"):
         speed.measure(speed.SpeedSpec(size=32, iters=1, warmup=0, device="no_such_device"))
@@ -115,6 +117,7 @@ def test_benchmark_script_reports_the_ratio(capsys):
     assert "plain fp32" in out and "fast path" in out and "speed-up" in out
 
 
+@pytest.mark.slow
 def test_speed_table_script_prints_a_row_per_batch_size(capsys):
     tiny = "--size 32 --n_blocks 1 --ngf 4 --ndf 4 --warmup 0 --iters 1 --device cpu"
     assert bench_script("speed_table.py")["main"]([*tiny.split(), "--batch_sizes", "1", "2"]) == 0
