@@ -1,12 +1,15 @@
-"""Lesson 05's exercises: the linear LR decay, the reference's 8-bit conversion, PatchGAN's reach."""
+"""Lesson 05's exercises: the linear LR decay, the reference's 8-bit conversion, the ResNet block."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
+from torch import nn
 
 from cyclegan_lib.lessons.exercises import Case, Exercise
-from cyclegan_lib.networks import receptive_field
+from cyclegan_lib.networks import ResnetBlock
 from cyclegan_lib.pipeline.pages import tensor_to_image
 from cyclegan_lib.pipeline.schedulers import linear_decay
 
@@ -64,14 +67,53 @@ TO_UINT8 = Exercise(
 )
 
 
-def _field_cases() -> list[Case]:
-    return [Case((n,), label=f"n_layers={n}") for n in (1, 2, 3, 4, 5)]
+def resnet_block_layers(dim: int) -> list[nn.Module]:
+    """The ``conv_block`` of the reference's ``ResnetBlock`` with reflection padding and instance norm.
+
+    Reflection-pad 1, 3x3 conv, instance norm, ReLU, reflection-pad 1, 3x3 conv, instance norm
+    (Johnson et al. 2016's residual block as CycleGAN uses it, Zhu 2017 Sec. 7.2); the block
+    returns x + conv_block(x).
+    """
+    return list(ResnetBlock(dim, norm="instance", use_dropout=False).conv_block)
 
 
-RECEPTIVE_FIELD = Exercise(
-    name="patch_receptive_field",
-    reference=receptive_field,
-    make_cases=_field_cases,
-    hint="the convolutions are: one 4x4 stride 2, then n_layers - 1 more 4x4 stride 2, then "
-    "two 4x4 stride 1; start from 1 output pixel and go backwards with r = (r - 1) * s + k.",
+def _block_with_library_weights(
+    layers: list[nn.Module], args: tuple, height: int, width: int
+) -> dict:
+    """Layer kinds, and x + layers(x) once the library block's weights are loaded into them."""
+    (dim,) = args
+    stack = nn.Sequential(*layers)
+    torch.manual_seed(13)
+    library = ResnetBlock(dim, norm="instance", use_dropout=False)
+    stack.load_state_dict(library.conv_block.state_dict())  # strict: names and shapes agree
+    x = torch.randn(2, dim, height, width, generator=torch.Generator().manual_seed(14))
+    with torch.no_grad():
+        output = x + stack(x)
+    return {"layer kinds": [type(layer).__name__ for layer in layers], "x + block(x)": output}
+
+
+def _block_cases() -> list[Case]:
+    return [
+        Case(
+            (4,),
+            label="dim=4 on 8x8 maps",
+            observe=partial(_block_with_library_weights, height=8, width=8),
+        ),
+        Case(
+            (8,),
+            label="dim=8 on 5x7 maps (the borders show the padding)",
+            observe=partial(_block_with_library_weights, height=5, width=7),
+        ),
+    ]
+
+
+RESNET_BLOCK = Exercise(
+    name="resnet_block_layers",
+    reference=resnet_block_layers,
+    make_cases=_block_cases,
+    hint="[nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(True), "
+    "nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim)]: the padding is a "
+    "layer of its own (padding=0 in the conv), the convs keep their bias (instance norm has "
+    "no learned shift), and padding layers count in the numbering of the weights, so a "
+    "zero-padded conv shows up as missing or unexpected keys.",
 )
