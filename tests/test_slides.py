@@ -98,3 +98,24 @@ def test_student_versions_keep_the_slide_types():
         assert [slides.slide_type(c) for c in student.cells] == [
             slides.slide_type(c) for c in teacher.cells
         ], lesson.name
+
+
+def test_split_cuts_long_prose_at_paragraphs_until_every_slide_fits():
+    prose = "\n\n".join(f"Paragraph {i}: " + "word " * 60 for i in range(12))
+    math = "$$\nL = a\n\nb = c\n$$"
+    nb = {"cells": [markdown(f"## Long\n\n{prose}\n\n{math}", slideshow={"slide_type": "slide"})]}
+    assert slides.problems(nb, "t") != []
+    cuts = slides.split_long_slides(nb)
+    assert cuts >= 2 and slides.problems(nb, "t") == []
+    texts = ["".join(cell["source"]) for cell in nb["cells"]]
+    assert "\n\n".join(texts) == f"## Long\n\n{prose}\n\n{math}"  # nothing lost or reordered
+    assert sum("$$\nL = a\n\nb = c\n$$" in text for text in texts) == 1  # math never cut
+    assert [cell["metadata"]["slideshow"]["slide_type"] for cell in nb["cells"][1:]] == [
+        "subslide"
+    ] * cuts
+    assert len({cell["id"] for cell in nb["cells"][1:]}) == cuts
+
+
+def test_split_leaves_a_slide_it_cannot_shorten():
+    nb = {"cells": [markdown("one " * 2000, slideshow={"slide_type": "slide"})]}
+    assert slides.split_long_slides(nb) == 0 and len(nb["cells"]) == 1

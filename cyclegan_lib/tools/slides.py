@@ -3,6 +3,8 @@
 * ``assign``: give every cell without ``metadata.slideshow`` a default slide type (headings
   open slides, set-up and bookkeeping cells are skipped, provenance goes to speaker notes,
   the rest continues the current slide while it fits); explicit choices are kept.
+* ``split``: cut the longest prose cell of a slide that is too tall at a paragraph break,
+  the second half opening a sub-slide, until the slide fits (math and code never cut).
 * ``check``: every cell has a slide type and no slide is taller than the stage.
 * ``build``: one reveal.js deck per lesson in ``build/slides/``, from the executed lessons of
   ``make course`` (``build/notebooks/``) or, where a lesson is not built, from its source.
@@ -10,7 +12,7 @@
   ``build/cache/npm/``) and are copied next to the decks, so a deck opens offline; ``s`` on
   a deck opens reveal's presenter view with the speaker notes.
 
-Run as ``python -m cyclegan_lib.tools.slides {assign,check,build} [lessons...]``.
+Run as ``python -m cyclegan_lib.tools.slides {assign,split,check,build} [lessons...]``.
 
 The stage and its budget
 ------------------------
@@ -255,6 +257,83 @@ def problems(nb: dict, name: str) -> list[str]:
     return found
 
 
+# ---------------------------------------------------------------- splitting long prose
+def paragraphs(text: str) -> list[str]:
+    """Markdown blocks separated by blank lines, never cut inside ``$$`` math or a code fence."""
+    blocks: list[list[str]] = [[]]
+    in_math = in_code = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_code = not in_code
+        elif stripped.startswith("$$") and stripped.count("$$") == 1:
+            in_math = not in_math
+        if not stripped and not (in_math or in_code):
+            if blocks[-1]:
+                blocks.append([])
+            continue
+        blocks[-1].append(line)
+    return ["\n".join(block) for block in blocks if block]
+
+
+def fresh_id(nb: dict, base: str) -> str:
+    taken = {cell.get("id") for cell in nb["cells"]}
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def split_in_two(nb: dict, index: int) -> None:
+    """Cut markdown cell ``index`` where its rows are halved; the second half opens a sub-slide."""
+    cell = nb["cells"][index]
+    blocks = paragraphs(source_of(cell))
+    total = markdown_rows(source_of(cell))
+    cut = min(
+        range(1, len(blocks)),
+        key=lambda k: abs(markdown_rows("\n\n".join(blocks[:k])) - total / 2),
+    )
+    cell["source"] = "\n\n".join(blocks[:cut]).splitlines(keepends=True)
+    rest = {
+        "cell_type": "markdown",
+        "id": fresh_id(nb, str(cell.get("id", "cell"))),
+        "metadata": {"slideshow": {"slide_type": "subslide"}},
+        "source": "\n\n".join(blocks[cut:]).splitlines(keepends=True),
+    }
+    nb["cells"].insert(index + 1, rest)
+
+
+def cells_of(nb: dict, slide: Slide) -> list[int]:
+    """Indices of the visible cells that make up ``slide``."""
+    found = [slide.first_cell]
+    for index in range(slide.first_cell + 1, len(nb["cells"])):
+        kind = slide_type(nb["cells"][index]) or "-"
+        if kind in STARTS:
+            break
+        if kind not in HIDDEN:
+            found.append(index)
+    return found
+
+
+def split_long_slides(nb: dict) -> int:
+    """Split the longest prose cell of each slide over the budget until every slide fits
+    or no prose cell is left to split; returns how many cuts were made."""
+    cuts = 0
+    while True:
+        splittable = [
+            index
+            for slide in slides_of(nb)
+            if slide.rows > BUDGET_ROWS
+            for index in [max(cells_of(nb, slide), key=lambda i: cell_rows(nb["cells"][i]))]
+            if nb["cells"][index]["cell_type"] == "markdown"
+            and len(paragraphs(source_of(nb["cells"][index]))) > 1
+        ]
+        if not splittable:
+            return cuts
+        split_in_two(nb, splittable[0])
+        cuts += 1
+
+
 # ---------------------------------------------------------------- offline assets
 def npm_assets(cache: Path) -> dict[str, Path]:
     """reveal.js and MathJax unpacked under ``cache`` (``npm pack`` once, then reused)."""
@@ -349,20 +428,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m cyclegan_lib.tools.slides", description=__doc__
     )
-    parser.add_argument("command", choices=("assign", "check", "build"))
+    parser.add_argument("command", choices=("assign", "split", "check", "build"))
     parser.add_argument("lessons", nargs="*", type=Path, help="default: every lesson")
     parser.add_argument("--out", type=Path, help="default: build/slides")
     args = parser.parse_args(argv)
     selected = args.lessons or lessons()
-    if args.command == "assign":
+    if args.command in ("assign", "split"):
+        change = assign_defaults if args.command == "assign" else split_long_slides
         for path in selected:  # load, change, save at once: others may edit the lesson
             nb = json.loads(path.read_text(encoding="utf-8"))
-            changed = assign_defaults(nb)
+            changed = change(nb)
             path.write_text(
                 json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                 encoding="utf-8",
             )
-            print(f"{path.name}: {changed} cells given a slide type")
+            print(f"{path.name}: {args.command} changed {changed} cells")
         return 0
     if args.command == "check":
         found = [
