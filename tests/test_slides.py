@@ -119,3 +119,16 @@ def test_split_cuts_long_prose_at_paragraphs_until_every_slide_fits():
 def test_split_leaves_a_slide_it_cannot_shorten():
     nb = {"cells": [markdown("one " * 2000, slideshow={"slide_type": "slide"})]}
     assert slides.split_long_slides(nb) == 0 and len(nb["cells"]) == 1
+
+
+def test_split_opens_a_subslide_at_the_code_cell_that_overflows():
+    nb = {
+        "cells": [
+            markdown("## Short", slideshow={"slide_type": "slide"}),
+            code("\n".join(f"a{i} = {i}" for i in range(15)), slideshow={"slide_type": "-"}),
+            code("\n".join(f"b{i} = {i}" for i in range(15)), slideshow={"slide_type": "-"}),
+        ]
+    }
+    assert slides.split_long_slides(nb) == 1
+    kinds = [cell["metadata"]["slideshow"]["slide_type"] for cell in nb["cells"]]
+    assert kinds == ["slide", "-", "subslide"] and slides.problems(nb, "t") == []

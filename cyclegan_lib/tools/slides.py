@@ -3,8 +3,8 @@
 * ``assign``: give every cell without ``metadata.slideshow`` a default slide type (headings
   open slides, set-up and bookkeeping cells are skipped, provenance goes to speaker notes,
   the rest continues the current slide while it fits); explicit choices are kept.
-* ``split``: cut the longest prose cell of a slide that is too tall at a paragraph break,
-  the second half opening a sub-slide, until the slide fits (math and code never cut).
+* ``split``: shorten a slide that is too tall: cut its longest prose cell at a paragraph
+  break (never inside math or code), or open a sub-slide at the cell that overflows.
 * ``check``: every cell has a slide type and no slide is taller than the stage.
 * ``build``: one reveal.js deck per lesson in ``build/slides/``, from the executed lessons of
   ``make course`` (``build/notebooks/``) or, where a lesson is not built, from its source.
@@ -315,22 +315,36 @@ def cells_of(nb: dict, slide: Slide) -> list[int]:
     return found
 
 
+def first_cut(nb: dict, slide: Slide) -> tuple[str, int] | None:
+    """How to shorten ``slide``: split its longest cell if that is prose with several
+    paragraphs, else open a sub-slide at the first later cell that overflows the stage."""
+    cells = cells_of(nb, slide)
+    longest = max(cells, key=lambda i: cell_rows(nb["cells"][i]))
+    cell = nb["cells"][longest]
+    if cell["cell_type"] == "markdown" and len(paragraphs(source_of(cell))) > 1:
+        return "split", longest
+    rows = 0.0
+    for index in cells:
+        rows += cell_rows(nb["cells"][index])
+        if rows > BUDGET_ROWS and index != slide.first_cell:
+            return "break", index
+    return None
+
+
 def split_long_slides(nb: dict) -> int:
-    """Split the longest prose cell of each slide over the budget until every slide fits
-    or no prose cell is left to split; returns how many cuts were made."""
+    """Shorten every slide over the budget (:func:`first_cut`) until it fits or nothing is
+    left to cut; returns how many cuts were made."""
     cuts = 0
     while True:
-        splittable = [
-            index
-            for slide in slides_of(nb)
-            if slide.rows > BUDGET_ROWS
-            for index in [max(cells_of(nb, slide), key=lambda i: cell_rows(nb["cells"][i]))]
-            if nb["cells"][index]["cell_type"] == "markdown"
-            and len(paragraphs(source_of(nb["cells"][index]))) > 1
-        ]
-        if not splittable:
+        over = (slide for slide in slides_of(nb) if slide.rows > BUDGET_ROWS)
+        found = [cut for slide in over if (cut := first_cut(nb, slide)) is not None]
+        if not found:
             return cuts
-        split_in_two(nb, splittable[0])
+        how, index = found[0]
+        if how == "split":
+            split_in_two(nb, index)
+        else:
+            nb["cells"][index].setdefault("metadata", {})["slideshow"] = {"slide_type": "subslide"}
         cuts += 1
 
 
