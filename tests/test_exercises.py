@@ -1,8 +1,10 @@
+import pytest
 import torch
 
 from cyclegan_lib.course.digits import scale_pixels
 from cyclegan_lib.lessons.exercises import RESULTS, Case, Exercise, check, grade
 from cyclegan_lib.lessons.exercises.lesson00 import SCALE_PIXELS
+from cyclegan_lib.tools.grading.hidden_tests import lesson_exercises
 
 
 def test_reference_passes_its_own_check(capsys):
@@ -76,3 +78,26 @@ def test_a_known_mistake_is_named_and_only_the_differing_entry_shown():
     assert "[3]" in message and "[6]" in message and "[1, 2]" not in message
     unknown = grade(lambda values: observe_all(-values), exercise).message
     assert "This is what happens" not in unknown
+
+
+LESSONS = [f"{number:02d}" for number in range(7)]
+ALL_EXERCISES = [
+    (lesson, graded.exercise) for lesson in LESSONS for graded in lesson_exercises(lesson).values()
+]
+
+
+def test_every_lesson_has_exercises():
+    assert {lesson for lesson, _ in ALL_EXERCISES} == set(LESSONS)
+
+
+@pytest.mark.parametrize(("lesson", "exercise"), ALL_EXERCISES, ids=lambda e: getattr(e, "name", e))
+def test_every_reference_passes_and_a_placeholder_falls_back_to_it(lesson, exercise):
+    """Each exercise of each lesson: the reference solution passes its own check, and a
+    learner's placeholder is graded 'not done' while the lesson continues with the reference."""
+    assert grade(exercise.reference, exercise).status == "passed"
+
+    def placeholder(*args, **kwargs):
+        raise NotImplementedError()
+
+    assert check(placeholder, exercise, quiet=True) is exercise.reference
+    assert grade(placeholder, exercise).status == "not_done"

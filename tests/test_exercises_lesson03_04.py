@@ -26,17 +26,6 @@ EXERCISES = [
 ]
 
 
-@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.name)
-def test_reference_passes_and_placeholder_is_not_done(exercise):
-    assert grade(exercise.reference, exercise).status == "passed"
-
-    def placeholder(*args, **kwargs):
-        raise NotImplementedError()
-
-    assert check(placeholder, exercise, quiet=True) is exercise.reference
-    assert grade(placeholder, exercise).status == "not_done"
-
-
 def batch(nc_a: int, nc_b: int, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
     return {

@@ -1,10 +1,9 @@
 """Lesson 06 exercises: the references pass, placeholders are 'not done', wrong answers fail."""
 
 import numpy as np
-import pytest
 import torch
 
-from cyclegan_lib.lessons.exercises import check, grade
+from cyclegan_lib.lessons.exercises import grade
 from cyclegan_lib.lessons.exercises import lesson06 as l06
 
 EXERCISES = [
@@ -13,17 +12,6 @@ EXERCISES = [
     l06.PERTURBED_CYCLE_ERROR,
     l06.CLASSES_PRESENT,
 ]
-
-
-@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.name)
-def test_reference_passes_and_placeholder_is_not_done(exercise):
-    assert grade(exercise.reference, exercise).status == "passed"
-
-    def placeholder(*args, **kwargs):
-        raise NotImplementedError()
-
-    assert check(placeholder, exercise, quiet=True) is exercise.reference
-    assert grade(placeholder, exercise).status == "not_done"
 
 
 def test_a_hand_written_frechet_distance_passes():

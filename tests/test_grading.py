@@ -25,20 +25,19 @@ from cyclegan_lib.tools.grading.hidden_tests import (
     score_answer,
 )
 from cyclegan_lib.tools.grading.report import ExerciseGrade, SubmissionGrade, summary_table
+from cyclegan_lib.tools.grading.samples import (
+    CORRECT,
+    CRASH,
+    INFINITE_LOOP,
+    PARTIAL,
+    SYNTAX_ERROR,
+    UNDONE,
+)
+from cyclegan_lib.tools.grading.samples import lesson00_notebook as lesson_notebook
 from cyclegan_lib.tools.grading.sandbox import bwrap_works, choose_mode
 
-CORRECT = "def scale_pixels(images):\n    return images.float() / 127.5 - 1.0"
-UNDONE = "def scale_pixels(images):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
-FLOAT64 = "def scale_pixels(images):\n    return images.double() / 127.5 - 1.0"
-SYNTAX_ERROR = "def scale_pixels(images)\n    return images.float() / 127.5 - 1.0"
-CHECK = (
-    "from cyclegan_lib.lessons.exercises import check\n"
-    "from cyclegan_lib.lessons.exercises.lesson00 import SCALE_PIXELS\n\n"
-    "scale_pixels = check(scale_pixels, SCALE_PIXELS)"
-)
-INFINITE_LOOP = "while True:\n    pass"
+FLOAT64 = PARTIAL  # scale_pixels returning float64: the dtype case fails
 HUGE_OUTPUT = "import sys\nfor _ in range(400):\n    sys.stdout.write('x' * 10_000)"
-CRASH = "import os\nos._exit(3)"
 GARBLED_RESULTS = (
     "import os, sys\n"
     "fd = int(sys.argv[sys.argv.index('--results-fd') + 1])\n"
@@ -59,21 +58,6 @@ for target in {[str(t) for t in targets]!r}:
         except Exception as error:
             print("vandal blocked:", type(error).__name__)
 shutil.rmtree(os.getcwd(), ignore_errors=True)"""
-
-
-def lesson_notebook(answer: str | None, before: tuple[str, ...] = ()) -> str:
-    """A tiny lesson 00: set-up, optional extra cells, the exercise cell (nbgrader-tagged), its check."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("# a tiny lesson"),
-        nbformat.v4.new_code_cell("import torch"),
-    ]
-    nb.cells += [nbformat.v4.new_code_cell(source) for source in before]
-    if answer is not None:
-        nb.cells.append(nbformat.v4.new_code_cell(answer))
-        nbtools.tag_for_nbgrader(nb)
-    nb.cells.append(nbformat.v4.new_code_cell(CHECK))
-    return nbformat.writes(nb)
 
 
 def write_submissions(folder: Path, notebooks: dict[str, str]) -> None:
