@@ -221,7 +221,7 @@ def test_instructor_files_survive_a_vandal_submission(tmp_path):
     solutions = instructor / "solutions" / "00_start_here.ipynb"
     solutions.parent.mkdir(parents=True)
     solutions.write_text("the instructor's notebook")
-    hidden = Path(cyclegan_lib.__file__).parent / "exercises" / "lesson00.py"
+    hidden = Path(cyclegan_lib.__file__).parent / "lessons" / "exercises" / "lesson00.py"
     before = hidden.read_bytes()
     submissions = instructor / "submitted"
     out = instructor / "report"

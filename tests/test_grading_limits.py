@@ -94,8 +94,9 @@ def test_fork_bomb_is_capped_and_cleaned_up(tmp_path, mode):
 def test_disk_filler_is_stopped_at_the_quota(tmp_path, filler, option):
     mallory, ann, log = grade_pair(tmp_path, filler, *option)
     assert mallory["problem"].startswith("stopped: its folder passed the disk quota of")
-    assert mallory["problem"].endswith("in cell 3")
-    assert "wrote EVERYTHING" not in log
+    assert mallory["problem"].endswith("in cell 3")  # measured after each cell, so it is named
+    if filler == BIG_FILES:  # RLIMIT_FSIZE stops the write itself; a file count is polled,
+        assert "wrote EVERYTHING" not in log  # so a fast machine may finish the 2,000 files
     assert ann["score"] == 1.0 and ann["problem"] == ""
 
 

@@ -25,6 +25,7 @@ import re
 import resource
 import traceback
 from dataclasses import asdict
+from pathlib import Path
 
 from cyclegan_lib.tools.grading.hidden_tests import (
     GradedExercise,
@@ -33,6 +34,7 @@ from cyclegan_lib.tools.grading.hidden_tests import (
     lesson_exercises,
     score_answer,
 )
+from cyclegan_lib.tools.grading.sandbox import Limits, folder_over
 
 DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 
@@ -116,8 +118,11 @@ def limit_reached(error: BaseException | None) -> str:
     return ""
 
 
-def grade_notebook(path: str, lesson: str, pipe: ResultPipe) -> None:
-    """Run the notebook's code cells; grade each exercise after the cell that defines it."""
+def grade_notebook(path: str, lesson: str, pipe: ResultPipe, quota: Limits | None = None) -> None:
+    """Run the notebook's code cells; grade each exercise after the cell that defines it.
+
+    With a ``quota``, the folder is measured after every cell, so a cell that fills it is the
+    one named (the grader's watchdog also polls it, but only every second)."""
     pending = lesson_exercises(lesson)
     with open(path, encoding="utf-8") as handle:
         cells = json.load(handle)["cells"]  # nbformat 4, checked and converted by the grader
@@ -137,8 +142,8 @@ def grade_notebook(path: str, lesson: str, pipe: ResultPipe) -> None:
         pipe.send(event="cell", cell=number)
         result = shell.run_cell(source, store_history=False)
         error = result.error_before_exec or result.error_in_exec
-        if limit := limit_reached(error):
-            pipe.send(event="limit", limit=limit, cell=number)
+        if (limit := limit_reached(error)) or (quota and folder_over(Path.cwd(), quota)):
+            pipe.send(event="limit", limit=limit or "disk", cell=number)
             return  # as if the kernel had killed it: the rest of the run is not graded
         for name in targets:
             function = function_of[name]
@@ -178,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-file-bytes", type=int, default=100 * 2**20)
     parser.add_argument("--max-memory-bytes", type=int, default=0)
     parser.add_argument("--max-tasks", type=int, default=0)
+    parser.add_argument("--max-disk-bytes", type=int, default=Limits.max_disk)
+    parser.add_argument("--max-files", type=int, default=Limits.max_files)
     args = parser.parse_args(argv)
     limit_resources(args.max_file_bytes, args.max_memory_bytes, args.max_tasks)
-    grade_notebook(args.notebook, args.lesson, ResultPipe(args.results_fd))
+    quota = Limits(max_disk=args.max_disk_bytes, max_files=args.max_files)
+    grade_notebook(args.notebook, args.lesson, ResultPipe(args.results_fd), quota)
     return 0
 
 

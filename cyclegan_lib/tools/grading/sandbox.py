@@ -334,6 +334,7 @@ def run_isolated(notebook_json: str, lesson: str, limits: Limits, mode: str) -> 
         argv += ["--results-fd", str(write_fd), "--max-file-bytes", str(limits.max_file)]
         argv += ["--max-memory-bytes", str(limits.max_memory)]
         argv += ["--max-tasks", str(limits.max_tasks)]
+        argv += ["--max-disk-bytes", str(limits.max_disk), "--max-files", str(limits.max_files)]
         command = bwrap_command(workdir, argv) if mode == "bwrap" else argv
         if limits.use_cgroups and cgroups.available():
             cgroup = cgroups.Cgroup(workdir.name, limits.max_memory, limits.max_tasks)
