@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 STUDENT := $(wildcard notebooks/student/[0-9][0-9]_*.ipynb)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# PIP_CONSTRAINT replaces the constraint files of pip's configuration, so keep them (a machine
+# may pin the torch build it ships, and the Colab test installs under that same pin)
+PIP_CONFIG_CONSTRAINTS := $(shell $(PYTHON) -m pip config list 2>/dev/null | sed -n "s/^global.constraint='\(.*\)'/\1/p")
 
 .PHONY: help setup system-deps test test-lib test-notebooks test-browser lint format course lab slides student notebooks classifiers clean
 
@@ -23,7 +26,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	PIP_CONSTRAINT=$(CURDIR)/scripts/pip-build-constraints.txt $(PY) -m pip install -e '.[dev,display]'
+	PIP_CONSTRAINT="$(CURDIR)/scripts/pip-build-constraints.txt $(PIP_CONFIG_CONSTRAINTS)" \
+		$(PY) -m pip install -e '.[dev,display]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 	touch $(STAMP)
 
