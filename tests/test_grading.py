@@ -75,17 +75,17 @@ def grade_folder(folder: Path, out: Path, *options: str) -> dict[str, dict]:
 def test_lesson00_exercise_has_visible_and_hidden_cases():
     graded = lesson_exercises("00")["scale_pixels"]
     kinds = [kind for kind, _ in graded.single_cases()]
-    assert kinds.count("visible") == 2 and kinds.count("hidden") == 3
+    assert kinds.count("visible") == 2 and kinds.count("hidden") == 5
 
 
 def test_hidden_cases_are_stricter_than_the_visible_check():
     """float64 output passes the notebook's check but not the grader's dtype case."""
     graded = lesson_exercises("00")["scale_pixels"]
     score = score_answer(lambda images: images.double() / 127.5 - 1.0, graded)
-    assert (score.status, score.visible, score.hidden) == ("failed", "2/2", "1/3")
+    assert (score.status, score.visible, score.hidden) == ("failed", "2/2", "1/5")
     assert "float32" in score.feedback
     right = score_answer(lambda images: images.float() / 127.5 - 1.0, graded)
-    assert (right.status, right.passed, right.total) == ("passed", 5, 5)
+    assert (right.status, right.passed, right.total) == ("passed", 7, 7)
 
 
 def test_each_case_is_scored_on_its_own():

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from cyclegan_lib.lessons.exercises import Case, Exercise
+from cyclegan_lib.lessons.exercises.hidden import seeded_images
 from cyclegan_lib.losses import GANLoss, l1_loss
-from cyclegan_lib.networks import NLayerDiscriminator, patch_geometry
+from cyclegan_lib.networks import NLayerDiscriminator, Norm, patch_geometry
 
 _BCE = GANLoss("vanilla")  # pix2pix's default: binary cross-entropy on D's logits
 
@@ -108,14 +110,22 @@ def _patch_d() -> nn.Module:
     return NLayerDiscriminator(input_nc=4, ndf=4, n_layers=1, norm="instance")
 
 
-def _d_loss_cases() -> list[Case]:
-    def observe(loss: torch.Tensor, args: tuple) -> dict:
-        fake_y = args[3]
-        loss.backward()
-        reached_g = fake_y.grad is not None and bool(fake_y.grad.abs().sum() > 0)
-        return {"loss": loss.detach(), "gradient reaches fake_y": reached_g}
+def _loss_and_reach(loss: torch.Tensor, args: tuple) -> dict:
+    """The loss, its dtype, and whether its gradient reaches G's output ``fake_y`` (args[3])."""
+    fake_y = args[3]
+    loss.backward()
+    reached_g = fake_y.grad is not None and bool(fake_y.grad.abs().sum() > 0)
+    return {"loss": loss.detach(), "dtype": str(loss.dtype), "gradient reaches fake_y": reached_g}
 
-    return [Case((_patch_d(), *_pairs()), label="a tiny PatchGAN on 16x16 pairs", observe=observe)]
+
+def _d_loss_cases() -> list[Case]:
+    return [
+        Case(
+            (_patch_d(), *_pairs()),
+            label="a tiny PatchGAN on 16x16 pairs",
+            observe=_loss_and_reach,
+        )
+    ]
 
 
 def _g_loss_cases() -> list[Case]:
@@ -160,3 +170,94 @@ PIX2PIX_G_LOSS = Exercise(
     hint="GAN term: BCE-with-logits of D(torch.cat([x, fake_y], 1)) against 1 (real), without "
     "detaching; L1 term: lambda_L1 * mean |fake_y - y|.",
 )
+
+
+# --- hidden cases: what the grader adds to the notebook's (see tools/grading/hidden_tests) ---
+
+
+def _hidden_receptive_field_cases() -> list[Case]:
+    return [
+        Case(([7], [1]), label="hidden: a single 7x7 conv"),
+        Case(([1, 1, 1], [1, 1, 1]), label="hidden: 1x1 convs see one pixel"),
+        Case(((3, 3, 3), (2, 2, 2)), label="hidden: three 3x3 stride-2 convs, given as tuples"),
+        Case(([5, 3, 3], [3, 1, 2]), label="hidden: a stride of 3 before two 3x3 convs"),
+        Case(([4] * 7, [2, 2, 2, 2, 2, 1, 1]), label="hidden: a 5-layer PatchGAN (286x286)"),
+    ]
+
+
+def _hidden_patchgan_cases() -> list[Case]:
+    settings = [
+        ((1, 4, 0), "n_layers=0: one conv, LeakyReLU, then the logit"),
+        ((6, 3, 2), "6 input channels (RGB x and y), ndf=3"),
+        ((3, 16, 1), "input_nc=3, ndf=16, n_layers=1"),
+        ((1, 2, 3), "one input channel, ndf=2, n_layers=3"),
+        ((2, 1, 4), "ndf=1, n_layers=4"),
+    ]
+    return [
+        Case(args, label=f"hidden: {words}", observe=_with_library_weights)
+        for args, words in settings
+    ]
+
+
+@dataclass
+class _PairSetting:
+    """One hidden case's pairs: a D for ``x_nc + y_nc`` channels and seeded (x, y, G(x))."""
+
+    seed: int
+    batch: int
+    x_nc: int
+    y_nc: int
+    height: int
+    width: int
+    n_layers: int = 1
+    norm: Norm = "instance"
+    dtype: torch.dtype = torch.float32
+
+    def args(self) -> tuple:
+        torch.manual_seed(self.seed)
+        D = NLayerDiscriminator(self.x_nc + self.y_nc, 4, self.n_layers, norm=self.norm)
+        x, y, fake_y = (
+            seeded_images(self.seed + i, self.batch, nc, self.height, self.width, dtype=self.dtype)
+            for i, nc in enumerate((self.x_nc, self.y_nc, self.y_nc), start=1)
+        )
+        return D.to(self.dtype), x, y, fake_y.requires_grad_(True)
+
+
+_HIDDEN_PAIRS = {
+    "1-channel x, 3-channel y, 24x40 pairs, batch of 3": _PairSetting(40, 3, 1, 3, 24, 40),
+    "a batch-norm D with 2 layers, one 16x16 pair": _PairSetting(
+        41, 1, 3, 1, 16, 16, n_layers=2, norm="batch"
+    ),
+    "float64 pairs and D (the loss stays float64)": _PairSetting(
+        42, 2, 2, 2, 12, 12, dtype=torch.float64
+    ),
+}
+
+
+def _hidden_d_loss_cases() -> list[Case]:
+    return [
+        Case(setting.args(), label=f"hidden: {words}", observe=_loss_and_reach)
+        for words, setting in _HIDDEN_PAIRS.items()
+    ]
+
+
+def _hidden_g_loss_cases() -> list[Case]:
+    lambdas = (10.0, 0.5, 100.0)
+    return [
+        Case(
+            setting.args(),
+            {"lambda_L1": lambda_L1},
+            label=f"hidden: {words}, λ={lambda_L1:g}; the gradient must reach fake_y",
+            observe=_loss_and_reach,
+        )
+        for (words, setting), lambda_L1 in zip(_HIDDEN_PAIRS.items(), lambdas, strict=True)
+    ]
+
+
+HIDDEN_CASES = {
+    "receptive_field": _hidden_receptive_field_cases,
+    "patchgan_layers": _hidden_patchgan_cases,
+    "conditional_d_loss": _hidden_d_loss_cases,
+    "pix2pix_g_loss": _hidden_g_loss_cases,
+}
+"""Cases the grader adds to the notebook's (see :mod:`cyclegan_lib.tools.grading.hidden_tests`)."""

@@ -4,13 +4,14 @@ and one whole training step, checked against :class:`~cyclegan_lib.models.CycleG
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import nn
 
 from cyclegan_lib.lessons.exercises import Case, Exercise
+from cyclegan_lib.lessons.exercises.hidden import dtype_and_values, seeded, seeded_images
 from cyclegan_lib.losses import cycle_loss, lsgan_g_loss
 from cyclegan_lib.models import CycleGANModel, ModelConfig, frozen
 from cyclegan_lib.pool import ImagePool
@@ -105,22 +106,24 @@ def _cycle_cases() -> list[Case]:
     ]
 
 
-def _pool_cases() -> list[Case]:
-    def observe(returned: torch.Tensor, args: tuple) -> dict:
-        return {"returned": returned, "stored afterwards": torch.stack(args[0])}
+def _returned_and_stored(returned: torch.Tensor, args: tuple) -> dict:
+    """The batch a pool query returned, and the images its list ``stored`` (args[0]) holds."""
+    return {"returned": returned, "stored afterwards": list(args[0])}
 
+
+def _pool_cases() -> list[Case]:
     images = torch.arange(4.0).reshape(4, 1, 1, 1)
     full = [torch.full((1, 1, 1), 10.0 + i) for i in range(3)]
     return [
         Case(
             ([], images, 2, torch.Generator().manual_seed(0)),
             label="an empty pool of 2, a batch of 4",
-            observe=observe,
+            observe=_returned_and_stored,
         ),
         Case(
             (full, images + 100, 3, torch.Generator().manual_seed(1)),
             label="a full pool of 3, a batch of 4",
-            observe=observe,
+            observe=_returned_and_stored,
         ),
         Case(
             ([], images, 0, torch.Generator().manual_seed(2)),
@@ -460,14 +463,184 @@ CYCLEGAN_STEP = StepExercise(
 )
 
 
+# --- hidden cases: what the grader adds to the notebook's (see tools/grading/hidden_tests) ---
+
+
+def _hidden_lsgan_cases() -> list[Case]:
+    return [
+        Case((seeded(50, 1, 1, 30, 30), seeded(51, 5, 1, 30, 30)), label="hidden: 1 real, 5 fake"),
+        Case(
+            (
+                seeded(52, 2, 1, 4, 4, dtype=torch.float64),
+                seeded(53, 2, 1, 4, 4, dtype=torch.float64),
+            ),
+            label="hidden: float64 maps keep their dtype",
+            observe=dtype_and_values,
+        ),
+        Case(
+            (seeded(54, 3, 1, 5, 5, scale=100), seeded(55, 3, 1, 5, 5, scale=100)),
+            label="hidden: large outputs",
+        ),
+        Case(
+            (torch.full((1, 1, 1, 1), 0.25), torch.full((1, 1, 1, 1), -2.0)),
+            label="hidden: 1x1 maps",
+        ),
+        Case(
+            (seeded_images(56, 4, 1, 6, 6), seeded_images(57, 4, 1, 6, 6)),
+            label="hidden: 4 6x6 maps",
+        ),
+    ]
+
+
+def _hidden_translators(
+    seed: int, x_nc: int, y_nc: int, dtype=torch.float32
+) -> dict[str, nn.Module]:
+    """Seeded G (x_nc -> y_nc channels), F (back), D_X and D_Y, in ``dtype``."""
+    torch.manual_seed(seed)
+    nets = {
+        "G": nn.Sequential(nn.Conv2d(x_nc, y_nc, 3, padding=1), nn.Tanh()),
+        "F": nn.Sequential(nn.Conv2d(y_nc, x_nc, 3, padding=1), nn.Tanh()),
+        "D_X": nn.Conv2d(x_nc, 1, 4, stride=2, padding=1),
+        "D_Y": nn.Conv2d(y_nc, 1, 4, stride=2, padding=1),
+    }
+    return {name: net.to(dtype) for name, net in nets.items()}
+
+
+def _loss_and_translator_gradients(loss: torch.Tensor, args: tuple) -> dict:
+    """The loss, its dtype, and whether every weight of G and F (args[2], args[3]) got a gradient."""
+    loss.backward()
+    reached = all(
+        p.grad is not None and bool(p.grad.abs().sum() > 0)
+        for net in args[2:4]
+        for p in net.parameters()
+    )
+    return {"loss": loss.detach(), "dtype": str(loss.dtype), "gradients reach G and F": reached}
+
+
+def _hidden_translation_settings() -> list[tuple[str, tuple, float]]:
+    """(words, (x, y, G, F, D_X, D_Y), λ) of the hidden cases of the two losses."""
+    unpaired = _hidden_translators(58, 1, 3)
+    square = _hidden_translators(59, 3, 3)
+    precise = _hidden_translators(60, 2, 1, dtype=torch.float64)
+    nets = (unpaired, square, square, precise)
+    inputs = [
+        (seeded_images(61, 3, 1, 10, 14), seeded_images(62, 1, 3, 10, 14)),
+        (seeded_images(63, 2, 3, 8, 8), seeded_images(64, 2, 3, 8, 8)),
+        (seeded_images(65, 2, 3, 8, 8), seeded_images(66, 2, 3, 8, 8)),
+        (
+            seeded_images(67, 2, 2, 6, 6, dtype=torch.float64),
+            seeded_images(68, 2, 1, 6, 6, dtype=torch.float64),
+        ),
+    ]
+    words = [
+        "3 x and 1 y (unpaired batches), 10x14 images",
+        "3 channels both ways",
+        "3 channels both ways, λ = 0",
+        "float64 images and nets (the loss stays float64)",
+    ]
+    return [
+        (text, (*xy, net["G"], net["F"], net["D_X"], net["D_Y"]), lam)
+        for text, xy, net, lam in zip(words, inputs, nets, (2.5, 10.0, 0.0, 10.0), strict=True)
+    ]
+
+
+def _hidden_cycle_cases() -> list[Case]:
+    return [
+        Case(
+            args[:4],
+            {"lambda_cycle": lam},
+            label=f"hidden: {words}, λ = {lam:g}; gradients must reach G and F",
+            observe=_loss_and_translator_gradients,
+        )
+        for words, args, lam in _hidden_translation_settings()
+    ]
+
+
+def _hidden_generator_cases() -> list[Case]:
+    return [
+        Case(
+            args,
+            {"lambda_cycle": lam},
+            label=f"hidden: {words}, λ = {lam:g}; gradients must reach G and F",
+            observe=_loss_and_translator_gradients,
+        )
+        for words, args, lam in _hidden_translation_settings()
+    ]
+
+
+def _stored_copies(_returned: torch.Tensor, args: tuple) -> list[torch.Tensor]:
+    """The pool after the batch was changed in place: stored clones don't change with it."""
+    args[1].add_(1000.0)
+    return list(args[0])
+
+
+def _hidden_pool_cases() -> list[Case]:
+    def batch(seed: int, n: int, *shape: int) -> torch.Tensor:
+        return seeded(seed, n, *shape)
+
+    half_full = [seeded(71, 1, 2, 2), seeded(72, 1, 2, 2)]
+    full = [seeded(74, 3, 4, 4), seeded(75, 3, 4, 4)]
+    return [
+        Case(
+            ([], batch(70, 5, 3, 4, 4), 1, torch.Generator().manual_seed(3)),
+            label="hidden: a pool of 1, a batch of 5 3x4x4 images",
+            observe=_returned_and_stored,
+        ),
+        Case(
+            (half_full, batch(73, 6, 1, 2, 2), 4, torch.Generator().manual_seed(4)),
+            label="hidden: a pool of 4 holding 2, a batch of 6 (fills up midway)",
+            observe=_returned_and_stored,
+        ),
+        Case(
+            (full, batch(76, 8, 3, 4, 4), 2, torch.Generator().manual_seed(5)),
+            label="hidden: a full pool of 2, a batch of 8",
+            observe=_returned_and_stored,
+        ),
+        Case(
+            ([seeded(77, 1, 3, 3)], batch(78, 3, 1, 3, 3), 0, torch.Generator().manual_seed(6)),
+            label="hidden: pool_size 0 returns the batch and stores nothing",
+            observe=_returned_and_stored,
+        ),
+        Case(
+            ([], batch(79, 2, 1, 2, 2), 3, torch.Generator().manual_seed(7)),
+            label="hidden: the pool stores clones (changing the batch later leaves it alone)",
+            observe=_stored_copies,
+        ),
+    ]
+
+
 def _hidden_step_cases() -> list[Case]:
+    one_image_batches = [
+        (seeded_images(80 + step, 1, 1, 12, 12), seeded_images(90 + step, 1, 3, 12, 12))
+        for step in range(5)
+    ]
     return [
         Case(
             (StepCase(step_config(pool_size=3, lambda_y=0.5), 5, step_batches(11, 4)),),
             label="hidden: 4 steps, pools of 3 images (full after 2 steps), λ_y = 0.5",
         ),
+        Case(
+            (
+                StepCase(
+                    replace(step_config(pool_size=1, lambda_y=5.0), lambda_A=2.0),
+                    6,
+                    step_batches(12, 3, side=12),
+                ),
+            ),
+            label="hidden: 3 steps on 12x12 images, a pool of 1, λ_x = 2, λ_y = 5",
+        ),
+        Case(
+            (StepCase(step_config(pool_size=4, lambda_y=10.0), 7, one_image_batches),),
+            label="hidden: 5 steps of one image each, pools of 4",
+        ),
     ]
 
 
-HIDDEN_CASES = {"cyclegan_step": _hidden_step_cases}
+HIDDEN_CASES = {
+    "lsgan_d_loss": _hidden_lsgan_cases,
+    "cycle_consistency_loss": _hidden_cycle_cases,
+    "query_pool": _hidden_pool_cases,
+    "cyclegan_generator_loss": _hidden_generator_cases,
+    "cyclegan_step": _hidden_step_cases,
+}
 """Cases the grader adds to the notebook's (see :mod:`cyclegan_lib.tools.grading.hidden_tests`)."""

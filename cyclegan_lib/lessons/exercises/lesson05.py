@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from cyclegan_lib.lessons.exercises import Case, Exercise
+from cyclegan_lib.lessons.exercises.hidden import seeded
 from cyclegan_lib.networks import ResnetBlock
 from cyclegan_lib.pipeline.pages import tensor_to_image
 from cyclegan_lib.pipeline.schedulers import linear_decay
@@ -117,3 +118,72 @@ RESNET_BLOCK = Exercise(
     "no learned shift), and padding layers count in the numbering of the weights, so a "
     "zero-padded conv shows up as missing or unexpected keys.",
 )
+
+
+# --- hidden cases: what the grader adds to the notebook's (see tools/grading/hidden_tests) ---
+
+
+def _hidden_lr_cases() -> list[Case]:
+    settings = [
+        ((2, 1, 1), "epoch 2 of 1 + 1"),
+        ((5, 5, 0), "the last constant epoch, no decay epochs"),
+        ((6, 5, 0), "n_epochs_decay 0: the factor drops to 0 at once"),
+        ((3, 0, 4), "n_epochs 0: the decay starts at epoch 1"),
+        ((7, 10, 10), "inside the constant phase"),
+        ((12, 10, 5), "epoch 12 of 10 + 5 (not integer division)"),
+        ((750, 500, 500), "epoch 750 of 500 + 500"),
+        ((1000, 500, 500), "the last epoch of 500 + 500"),
+    ]
+    return [Case(args, label=f"hidden: {words}") for args, words in settings]
+
+
+def _pixel_grid(seed: int, *shape: int, dtype=torch.float32) -> torch.Tensor:
+    """Values whose 8-bit level is exactly n + 0.5 for a random n, so any correct order of
+    operations truncates to n (no value sits at a rounding boundary)."""
+    levels = torch.randint(0, 255, shape, generator=torch.Generator().manual_seed(seed))
+    return ((levels.double() + 0.5) / 127.5 - 1.0).to(dtype)
+
+
+def _hidden_uint8_cases() -> list[Case]:
+    wild = seeded(83, 1, 4, 1, scale=5.0)
+    return [
+        Case((_pixel_grid(80, 3, 5, 7),), label="hidden: a 3x5x7 colour image", observe=_as_tensor),
+        Case(
+            (_pixel_grid(81, 3, 4, 4, dtype=torch.float64),),
+            label="hidden: a float64 image",
+            observe=_as_tensor,
+        ),
+        Case(
+            (_pixel_grid(82, 1, 6, 2).requires_grad_(True),),
+            label="hidden: an image that requires grad (detach it)",
+            observe=_as_tensor,
+        ),
+        Case(
+            (wild,), label="hidden: a one-channel 4x1 image far outside [-1, 1]", observe=_as_tensor
+        ),
+        Case(
+            (_pixel_grid(84, 5, 3, 3).transpose(0, 2)[:, :, :3],),
+            label="hidden: a non-contiguous view of a colour image",
+            observe=_as_tensor,
+        ),
+    ]
+
+
+def _hidden_block_cases() -> list[Case]:
+    sizes = [(1, 2, 2), (3, 9, 4), (16, 6, 6)]
+    return [
+        Case(
+            (dim,),
+            label=f"hidden: dim={dim} on {height}x{width} maps",
+            observe=partial(_block_with_library_weights, height=height, width=width),
+        )
+        for dim, height, width in sizes
+    ]
+
+
+HIDDEN_CASES = {
+    "linear_lr_factor": _hidden_lr_cases,
+    "tensor_to_uint8": _hidden_uint8_cases,
+    "resnet_block_layers": _hidden_block_cases,
+}
+"""Cases the grader adds to the notebook's (see :mod:`cyclegan_lib.tools.grading.hidden_tests`)."""

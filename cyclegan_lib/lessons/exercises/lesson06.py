@@ -11,6 +11,7 @@ from cyclegan_lib.course.diagnostics import checkerboard_energy as library_check
 from cyclegan_lib.course.metrics import class_histogram
 from cyclegan_lib.course.metrics import frechet_distance as library_frechet
 from cyclegan_lib.lessons.exercises import Case, Exercise
+from cyclegan_lib.lessons.exercises.hidden import seeded, seeded_images
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
@@ -121,3 +122,81 @@ CLASSES_PRESENT = Exercise(
     hint="the top answer is probs.argmax(1); count each digit with torch.bincount(..., "
     "minlength=10), divide by the number of samples, and count the shares >= min_share.",
 )
+
+
+# --- hidden cases: what the grader adds to the notebook's (see tools/grading/hidden_tests) ---
+
+
+def _hidden_feature_cases() -> list[Case]:
+    rng = np.random.default_rng(64)
+    a, b = rng.normal(size=(40, 8)), rng.normal(size=(100, 8))
+    stretched = a * np.linspace(0.5, 2.0, 8)
+    return [
+        Case((a, b + 0.5), label="hidden: 8 features, 40 against 100 samples"),
+        Case((b + 0.5, a), label="hidden: the same, arguments swapped"),
+        Case((a, stretched), label="hidden: equal means, different covariances"),
+        Case((1000 * a, 1000 * b), label="hidden: features in the thousands"),
+        Case(
+            (a.astype(np.float32), b.astype(np.float32)),
+            label="hidden: float32 features (compute in float64)",
+        ),
+    ]
+
+
+def _hidden_image_cases() -> list[Case]:
+    rows, cols = torch.meshgrid(torch.arange(6), torch.arange(10), indexing="ij")
+    checkerboard = ((rows + cols) % 2 * 2 - 1).float().expand(1, 3, 6, 10)
+    horizontal = (rows % 2 * 2 - 1).float().expand(2, 1, 6, 10)
+    return [
+        Case((seeded(65, 2, 2, 6, 10),), label="hidden: non-square 6x10 noise"),
+        Case((checkerboard,), label="hidden: a pure checkerboard (all its power at (H/2, W/2))"),
+        Case(
+            (horizontal + 0.1 * seeded(66, 2, 1, 6, 10),), label="hidden: noisy horizontal stripes"
+        ),
+        Case((seeded(67, 1, 1, 2, 2),), label="hidden: 2x2 images (every frequency is period 2)"),
+        Case(
+            (seeded(68, 2, 3, 8, 8, dtype=torch.float64),),
+            label="hidden: float64 images of 8x8",
+        ),
+    ]
+
+
+def _hidden_cycle_cases() -> list[Case]:
+    def setting(seed: int, batch: int, x_nc: int, y_nc: int, std: float, dtype=torch.float32):
+        torch.manual_seed(seed)
+        G = nn.Sequential(nn.Conv2d(x_nc, y_nc, 3, padding=1), nn.Tanh()).to(dtype)
+        F = nn.Sequential(nn.Conv2d(y_nc, x_nc, 3, padding=1), nn.Tanh()).to(dtype)
+        y = seeded_images(seed + 1, batch, y_nc, 5, 9, dtype=dtype)
+        return G, F, y, seeded(seed + 2, batch, x_nc, 5, 9, scale=std, dtype=dtype)
+
+    return [
+        Case(setting(69, 1, 2, 4, 0.1), label="hidden: one 4-channel 5x9 image, noise std 0.1"),
+        Case(setting(72, 3, 1, 3, 1.0), label="hidden: 3 images, noise std 1"),
+        Case(setting(75, 2, 3, 3, 0.05, torch.float64), label="hidden: float64 nets and images"),
+    ]
+
+
+def _hidden_probability_cases() -> list[Case]:
+    generator = torch.Generator().manual_seed(78)
+    skewed = torch.randn(1000, 10, generator=generator) + torch.linspace(0, 3, 10)
+    fifty = torch.zeros(50, 10)
+    fifty[:, 7] = 1.0
+    fifty[0] = torch.full((10,), 0.05)
+    fifty[0, 3] = 0.55  # one sample in 50 (exactly 2%) is a 3
+    return [
+        Case((torch.softmax(seeded(79, 1, 10), 1),), label="hidden: a single sample"),
+        Case((fifty,), label="hidden: one digit at exactly 2% (counts: >=)"),
+        Case((fifty, 0.0), label="hidden: min_share 0 counts every digit"),
+        Case((fifty, 1.0), label="hidden: min_share 1 with two digits present"),
+        Case((skewed.softmax(1), 0.05), label="hidden: 1000 skewed samples, min_share 0.05"),
+        Case((skewed.double().softmax(1)[:300],), label="hidden: float64 probabilities"),
+    ]
+
+
+HIDDEN_CASES = {
+    "frechet_distance": _hidden_feature_cases,
+    "checkerboard_energy": _hidden_image_cases,
+    "perturbed_cycle_error": _hidden_cycle_cases,
+    "classes_present": _hidden_probability_cases,
+}
+"""Cases the grader adds to the notebook's (see :mod:`cyclegan_lib.tools.grading.hidden_tests`)."""

@@ -1,21 +1,22 @@
 """Which exercises a lesson has, and the hidden cases the grader adds to each.
 
 Discovery is generic: every :class:`~cyclegan_lib.lessons.exercises.Exercise` defined at
-module level in ``cyclegan_lib/exercises/lessonNN.py`` is graded. The learner's
+module level in ``cyclegan_lib/lessons/exercises/lessonNN.py`` is graded. The learner's
 answer is the function that the notebook's check cell passes to it,
 ``d_loss = check(d_loss, lesson01.D_LOSS)`` (see :func:`checked_functions`), or,
 without such a call, the function named ``Exercise.name``. The solution cell
 that defines it carries that function's name as its nbgrader ``grade_id``
 (``nbtools.tag_for_nbgrader`` takes it from the first ``def``).
 
-Hidden cases are stricter inputs the learner never sees in the notebook: larger
-tensors, every edge value, dtype and "don't modify the input" checks. A lesson
-module declares them next to its exercises::
+Hidden cases are stricter inputs the learner never sees in the notebook: other
+shapes and seeds, every edge value, dtype and "don't modify the input" checks, so
+that answers pasted in for the visible cases score below half. A lesson module
+declares them next to its exercises (lessons 03-06 do)::
 
     HIDDEN_CASES = {"d_loss": _hidden_d_loss_cases}   # exercise name -> case factory
 
-Lessons whose module can't carry them (lesson 00, owned by the foundation) have
-theirs in :data:`BUILTIN_HIDDEN` below. A key that names no exercise is an error.
+Lessons 00-02 have theirs in :data:`BUILTIN_HIDDEN` below; their building blocks are
+in :mod:`cyclegan_lib.lessons.exercises.hidden`. A key that names no exercise is an error.
 """
 
 from __future__ import annotations
@@ -29,18 +30,10 @@ from types import ModuleType
 import torch
 
 from cyclegan_lib.lessons.exercises import Case, Exercise, grade
+from cyclegan_lib.lessons.exercises.hidden import dtype_and_values, input_after_call, seeded
 
 CaseFactory = Callable[[], Sequence[Case]]
 HIDDEN_ATTRIBUTE = "HIDDEN_CASES"
-
-
-def _input_after_call(_result, args: tuple):
-    """Observe the input tensor after the call: a correct answer leaves it unchanged."""
-    return args[0]
-
-
-def _dtype_and_values(result, _args: tuple):
-    return (str(result.dtype), result) if isinstance(result, torch.Tensor) else result
 
 
 def _hidden_scale_pixels_cases() -> list[Case]:
@@ -49,51 +42,56 @@ def _hidden_scale_pixels_cases() -> list[Case]:
         0, 256, (3, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(7)
     )
     return [
-        Case((every_value,), label="hidden: every value 0..255", observe=_dtype_and_values),
+        Case((every_value,), label="hidden: every value 0..255", observe=dtype_and_values),
         Case(
-            (batch,), label="hidden: a 3x3x8x8 batch, result is float32", observe=_dtype_and_values
+            (batch,), label="hidden: a 3x3x8x8 batch, result is float32", observe=dtype_and_values
         ),
         Case(
-            (batch.clone(),), label="hidden: the input is left unchanged", observe=_input_after_call
+            (batch.clone(),), label="hidden: the input is left unchanged", observe=input_after_call
+        ),
+        Case(
+            (torch.tensor(255, dtype=torch.uint8),),
+            label="hidden: a single pixel (a 0-dim tensor)",
+            observe=dtype_and_values,
+        ),
+        Case(
+            (batch.transpose(-1, -2),),
+            label="hidden: a transposed (non-contiguous) view of the batch",
+            observe=dtype_and_values,
         ),
     ]
-
-
-def _seeded(seed: int, *shape: int, scale: float = 1.0, dtype=torch.float32) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    return (torch.randn(*shape, generator=generator) * scale).to(dtype)
 
 
 def _hidden_d_loss_cases() -> list[Case]:
     """Lesson 01's D loss (3) (paper: the minimax objective, eq. 1 of Goodfellow 2014)."""
     return [
-        Case((_seeded(1, 256), _seeded(2, 256)), label="hidden: 256 random logits each"),
+        Case((seeded(1, 256), seeded(2, 256)), label="hidden: 256 random logits each"),
         Case(
             (torch.tensor([-100.0, 60.0]), torch.tensor([100.0, -60.0])),
             label="hidden: saturated logits (log of sigmoid underflows)",
         ),
         Case(
-            (_seeded(3, 5, dtype=torch.float64), _seeded(4, 5, dtype=torch.float64)),
+            (seeded(3, 5, dtype=torch.float64), seeded(4, 5, dtype=torch.float64)),
             label="hidden: float64 logits keep their dtype",
-            observe=_dtype_and_values,
+            observe=dtype_and_values,
         ),
-        Case((_seeded(5, 6, 1), _seeded(6, 6, 1)), label="hidden: logits of shape (6, 1)"),
-        Case((_seeded(7, 5), _seeded(8, 3)), label="hidden: 5 real and 3 fake logits"),
+        Case((seeded(5, 6, 1), seeded(6, 6, 1)), label="hidden: logits of shape (6, 1)"),
+        Case((seeded(7, 5), seeded(8, 3)), label="hidden: 5 real and 3 fake logits"),
     ]
 
 
 def _hidden_g_loss_cases() -> list[Case]:
     """Lesson 01's non-saturating G loss, -mean log D(G(z))."""
     return [
-        Case((_seeded(9, 256, scale=3),), label="hidden: 256 random logits"),
+        Case((seeded(9, 256, scale=3),), label="hidden: 256 random logits"),
         Case(
             (torch.tensor([-100.0, -60.0, 100.0]),),
             label="hidden: saturated logits (log of sigmoid underflows)",
         ),
         Case(
-            (_seeded(10, 7, dtype=torch.float64),),
+            (seeded(10, 7, dtype=torch.float64),),
             label="hidden: float64 logits keep their dtype",
-            observe=_dtype_and_values,
+            observe=dtype_and_values,
         ),
     ]
 
@@ -112,7 +110,7 @@ def _hidden_step_cases() -> list[Case]:
     cases = []
     for seed, (name, make) in enumerate(optimizers.items(), start=11):
         G, D = LinearG(), LinearD()
-        real, z = _seeded(seed, 5, 1, 2, 2), _seeded(seed + 100, 5, 2)
+        real, z = seeded(seed, 5, 1, 2, 2), seeded(seed + 100, 5, 2)
         args = (G, D, make(G.parameters()), make(D.parameters()), real, z)
         cases.append(Case(args, label=f"hidden: batch of 5, {name}", observe=parameters_after))
     return cases
@@ -121,15 +119,15 @@ def _hidden_step_cases() -> list[Case]:
 def _hidden_generator_input_cases() -> list[Case]:
     """Lesson 02's [z, one_hot(y)] (conditional GAN, Mirza & Osindero 2014)."""
     return [
-        Case((_seeded(20, 10, 5), torch.arange(10)), label="hidden: every label 0..9"),
+        Case((seeded(20, 10, 5), torch.arange(10)), label="hidden: every label 0..9"),
         Case(
-            (_seeded(21, 3, 4, dtype=torch.float64), torch.tensor([9, 9, 1])),
+            (seeded(21, 3, 4, dtype=torch.float64), torch.tensor([9, 9, 1])),
             label="hidden: float64 z keeps its dtype",
-            observe=_dtype_and_values,
+            observe=dtype_and_values,
         ),
         Case(
             (
-                _seeded(22, 64, 100),
+                seeded(22, 64, 100),
                 torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(23)),
             ),
             label="hidden: a batch of 64 with z of 100 numbers",
@@ -141,14 +139,14 @@ def _hidden_label_planes_cases() -> list[Case]:
     """Lesson 02's label planes: D(x | y) sees the label as 10 constant channels."""
     return [
         Case(
-            (_seeded(24, 2, 3, 5, 7), torch.tensor([0, 9])),
+            (seeded(24, 2, 3, 5, 7), torch.tensor([0, 9])),
             label="hidden: 3x5x7 images (height != width)",
         ),
-        Case((_seeded(25, 10, 1, 2, 2), torch.arange(10)), label="hidden: every label 0..9"),
+        Case((seeded(25, 10, 1, 2, 2), torch.arange(10)), label="hidden: every label 0..9"),
         Case(
-            (_seeded(26, 2, 1, 3, 3, dtype=torch.float64), torch.tensor([4, 2])),
+            (seeded(26, 2, 1, 3, 3, dtype=torch.float64), torch.tensor([4, 2])),
             label="hidden: float64 images keep their dtype",
-            observe=_dtype_and_values,
+            observe=dtype_and_values,
         ),
     ]
 
@@ -161,7 +159,7 @@ def _hidden_conditional_step_cases() -> list[Case]:
     cases = []
     for seed, adam in ((30, False), (31, True)):
         G, D = LinearConditionalG(), LinearConditionalD()
-        real, z = _seeded(seed, 3, 1, 2, 2), _seeded(seed + 100, 3, 2)
+        real, z = seeded(seed, 3, 1, 2, 2), seeded(seed + 100, 3, 2)
         labels = torch.tensor([7, 7, 2]) if adam else torch.tensor([0, 5, 9])
         make = (
             (lambda p: torch.optim.Adam(p, lr=0.1))
