@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -32,8 +33,9 @@ from cyclegan_lib.course.digits import PairedDigits, UnpairedDigits
 from cyclegan_lib.course.env import cpu_budget, seed_everything
 from cyclegan_lib.course.metrics import evaluate_digits
 from cyclegan_lib.course.plotting import progress
+from cyclegan_lib.lessons.widgets.live_training import LiveTraining, Rows, as_picture
 from cyclegan_lib.losses import l1_loss
-from cyclegan_lib.models import BaseModel, CycleGANModel, ModelConfig, Pix2PixModel
+from cyclegan_lib.models import BaseModel, CycleGANModel, ModelConfig, Pix2PixModel, translate
 from cyclegan_lib.networks import define_G
 from cyclegan_lib.pipeline.schedulers import get_scheduler
 
@@ -201,16 +203,46 @@ class L1OnlyModel:
         return {"G_L1": loss.item()}
 
 
+Watch = Callable[[int, Mapping[str, float], Callable[[], Rows]], object]
+"""Called after each step with the step (from 1), the losses to plot and a function that makes
+sample rows (called only when they are to be shown: it costs a forward pass)."""
+
+LIVE_DRAWS = 20
+"""How many times a run's live view redraws (:class:`LiveTraining`)."""
+
+PREVIEW_IMAGES = 8
+"""Fixed training inputs whose translations the live view shows."""
+
+
+def live_watch(recipe: DigitRecipe, title: str) -> Watch:
+    """A :data:`Watch` that draws a live view in the notebook (nothing in a terminal or smoke)."""
+    view = LiveTraining(every=max(1, recipe.steps // LIVE_DRAWS), title=title)
+
+    def watch(step: int, losses: Mapping[str, float], samples: Callable[[], Rows]) -> None:
+        view.update(step, losses, samples, last=step == recipe.steps)
+
+    return watch
+
+
 def _train(
     model: BaseModel | L1OnlyModel,
     make_batch,
     recipe: DigitRecipe,
     description: str,
+    samples: Callable[[], Rows],
+    plotted: Mapping[str, str] | None = None,
     show_progress: bool = True,
-    on_step: Callable[[], object] | None = None,
+    watch: Watch | None = None,
 ) -> TrainingRun:
-    """The loop both lessons share: set_input, optimize_parameters, step the LR schedule
-    (and ``on_step()`` after each step, how a worker process reports its progress)."""
+    """The loop both lessons share: set_input, optimize_parameters, step the LR schedule.
+
+    After each step ``watch`` gets the losses named in ``plotted`` (renamed to its values;
+    all of them without it) and ``samples``; by default, with ``show_progress``, it is a
+    live view (:func:`live_watch`) under the progress bar. Neither changes the training:
+    samples are made in evaluation mode, without gradients and from no random stream.
+    """
+    if watch is None and show_progress:
+        watch = live_watch(recipe, description)
     schedulers = linear_decay_schedulers(model.optimizers, recipe)
     run = TrainingRun(generators={}, model=model)
     start = time.perf_counter()
@@ -218,11 +250,13 @@ def _train(
     steps = range(recipe.steps)
     for step in progress(steps, desc=description) if show_progress else steps:
         model.set_input(make_batch(step))
-        run.record(model.optimize_parameters())
+        losses = model.optimize_parameters()
+        run.record(losses)
         for scheduler in schedulers:
             scheduler.step()
-        if on_step is not None:
-            on_step()
+        if watch is not None:
+            shown = losses if plotted is None else {plotted[k]: losses[k] for k in plotted}
+            watch(step + 1, shown, samples)
     model.eval()
     run.seconds = time.perf_counter() - start
     return run
@@ -245,8 +279,14 @@ def _paired_batches(data: PairedDigits, recipe: DigitRecipe):
     return make_batch
 
 
+def _paired_samples(data: PairedDigits, G: nn.Module) -> Callable[[], Rows]:
+    """A live view's rows for pix2pix: fixed colour digits x, their G(x) and the true y."""
+    x, y = data.color[:PREVIEW_IMAGES], data.clean[:PREVIEW_IMAGES]
+    return lambda: {"x": x, "G(x)": translate(G, x), "y": y}
+
+
 def train_pix2pix_digits(
-    data: PairedDigits, recipe: DigitRecipe, lambda_L1: float = 100.0
+    data: PairedDigits, recipe: DigitRecipe, lambda_L1: float = 100.0, show_progress: bool = True
 ) -> TrainingRun:
     """pix2pix (Isola et al. 2017, eq. 4: cGAN + λ·L1) from colour digits to clean digits.
 
@@ -254,7 +294,9 @@ def train_pix2pix_digits(
     """
     generator = seed_everything(recipe.seed)
     model = Pix2PixModel(pix2pix_config(recipe, lambda_L1), recipe.device, generator)
-    run = _train(model, _paired_batches(data, recipe), recipe, "pix2pix")
+    samples = _paired_samples(data, model.netG)
+    batches = _paired_batches(data, recipe)
+    run = _train(model, batches, recipe, "pix2pix", samples, show_progress=show_progress)
     run.generators = {"G": model.netG}
     return run
 
@@ -265,9 +307,14 @@ def train_l1_only_digits(
     """The L1-only arm: same G, seed, batches and schedule as :func:`train_pix2pix_digits`."""
     seed_everything(recipe.seed)  # the same initial G as the cGAN arm
     model = L1OnlyModel(pix2pix_config(recipe, lambda_L1), recipe.device)
-    run = _train(model, _paired_batches(data, recipe), recipe, "L1 only")
+    samples = _paired_samples(data, model.netG)
+    run = _train(model, _paired_batches(data, recipe), recipe, "L1 only", samples)
     run.generators = {"G": model.netG}
     return run
+
+
+CYCLEGAN_PLOTTED = {"G_A": "G fools D_Y", "D_A": "D_Y", "cycle_A": "λ·cycle x"}
+"""The CycleGAN losses a live view plots, in the lesson's names (the reference's on the left)."""
 
 
 def train_cyclegan_digits(
@@ -277,14 +324,15 @@ def train_cyclegan_digits(
     pool_size: int = 50,
     lambda_y: float | None = None,
     show_progress: bool = True,
-    on_step: Callable[[], object] | None = None,
+    watch: Watch | None = None,
 ) -> TrainingRun:
     """CycleGAN (Zhu et al. 2017, eq. 3 with LSGAN) on the unpaired halves.
 
     X = clean digits and Y = colour digits are drawn independently, so no batch
     holds a pair. ``lambda_cycle=0`` is the no-cycle ablation. Returns a run
     with ``generators["G"]`` (X -> Y, the reference's G_A) and ``generators["F"]``
-    (Y -> X, G_B).
+    (Y -> X, G_B). ``watch`` sees G's adversarial pair and the x-cycle loss
+    (:data:`CYCLEGAN_PLOTTED`) and G(x) of fixed digits x after every step.
     """
     generator = seed_everything(recipe.seed)
     config = cyclegan_config(recipe, lambda_cycle, pool_size, lambda_y)
@@ -297,49 +345,116 @@ def train_cyclegan_digits(
         x, y = data.clean[x_batches[step]], data.color[y_batches[step]]
         return {"A": x, "B": y, "A_paths": [], "B_paths": []}
 
+    x = data.clean[:PREVIEW_IMAGES]
+
+    def samples() -> Rows:
+        return {"x": x, "G(x)": translate(model.netG_A, x)}
+
     description = "CycleGAN" if config.lambda_A else "no cycle"
-    run = _train(model, make_batch, recipe, description, show_progress, on_step)
+    run = _train(
+        model, make_batch, recipe, description, samples, CYCLEGAN_PLOTTED, show_progress, watch
+    )
     run.generators = {"G": model.netG_A, "F": model.netG_B}
     return run
 
 
-_steps_done = None
-"""In a worker of :func:`train_cyclegan_arms`: the queue its finished steps go to."""
+@dataclass
+class ArmPreview:
+    """What a worker of :func:`train_cyclegan_arms` sends every so often: the mean of each
+    plotted loss since its last preview, and its sample rows as small uint8 pictures."""
+
+    arm: str
+    step: int
+    losses: dict[str, float]
+    pictures: dict[str, np.ndarray]
+
+
+class ArmReporter:
+    """A worker's :data:`Watch`: each step goes to the parent (``send(1)``, for its bar), and
+    every ``every`` steps and at the ``last`` an :class:`ArmPreview` (``every=0``: none)."""
+
+    def __init__(self, send: Callable[[object], None], arm: str, every: int, last: int) -> None:
+        self.send, self.arm, self.every, self.last = send, arm, every, last
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def __call__(self, step: int, losses: Mapping[str, float], samples: Callable[[], Rows]) -> None:
+        self.send(1)
+        if not self.every:
+            return
+        for name, value in losses.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
+        self.count += 1
+        if step % self.every == 0 or step == self.last:
+            means = {name: total / self.count for name, total in self.sums.items()}
+            pictures = {label: as_picture(images) for label, images in samples().items()}
+            self.send(ArmPreview(self.arm, step, means, pictures))
+            self.sums, self.count = {}, 0
+
+
+class ArmsView:
+    """The parent's side: one bar over the steps of all arms, and one live view with each
+    arm's latest samples (labelled ``"<arm>: G(x)"``) and losses."""
+
+    def __init__(self, bar, view: LiveTraining) -> None:
+        self.bar, self.view = bar, view
+        self.rows: dict[str, np.ndarray] = {}
+        self.step = 0
+
+    def receive(self, message: object) -> bool:
+        """Count a step or take a preview; True when the view has something new to draw."""
+        if not isinstance(message, ArmPreview):
+            self.bar.update(message)
+            return False
+        arm = message.arm
+        self.view.add_losses(message.step, {f"{arm}: {k}": v for k, v in message.losses.items()})
+        for label, picture in message.pictures.items():
+            self.rows[label if label == "x" else f"{arm}: {label}"] = picture
+        self.step = max(self.step, message.step)
+        return True
+
+    def draw(self) -> None:
+        self.view.show(self.step, self.rows)
+
+
+_messages = None
+"""In a worker of :func:`train_cyclegan_arms`: the queue to the parent."""
 
 
 def _worker_init(queue) -> None:
-    global _steps_done
-    _steps_done = queue
+    global _messages
+    _messages = queue
 
 
-def _report_step() -> None:
-    if _steps_done is not None:
-        _steps_done.put(1)
-
-
-def _follow(steps_done, futures: list[Future], total: int, desc: str) -> None:
-    """One progress bar (with ETA) over the steps that all workers report, until all are done."""
+def _follow(messages, futures: list[Future], total: int, desc: str, view: LiveTraining) -> None:
+    """Draw what the workers send (:class:`ArmsView`) until all of them are done."""
     with progress(None, total=total, desc=desc) as bar:
+        arms_view = ArmsView(bar, view)
         while True:
             finished = all(future.done() for future in futures)
-            while not steps_done.empty():
-                steps_done.get()
-                bar.update()
+            new = False
+            while not messages.empty():
+                new = arms_view.receive(messages.get()) or new
+            if new:
+                arms_view.draw()
             if finished:
                 return
             wait(futures, timeout=0.5)
 
 
 def _train_arm_alone(
-    data: UnpairedDigits, recipe: DigitRecipe, weights: dict, threads: int
+    data: UnpairedDigits, recipe: DigitRecipe, arm: str, weights: dict, threads: int, every: int
 ) -> TrainingRun:
     """One arm in a worker process, on ``threads`` threads; only generators and history come back.
 
-    Each step is reported to the parent, which draws the bar: a worker's own output would
-    reach the Jupyter server's log, not the notebook.
+    Its steps and previews go to the parent (:class:`ArmReporter`), which draws them: a
+    worker's own output would reach the Jupyter server's log, not the notebook.
     """
+    if _messages is None:
+        raise RuntimeError("_train_arm_alone runs in a worker of train_cyclegan_arms only")
     torch.set_num_threads(threads)
-    run = train_cyclegan_digits(data, recipe, **weights, show_progress=False, on_step=_report_step)
+    reporter = ArmReporter(_messages.put, arm, every, recipe.steps)
+    run = train_cyclegan_digits(data, recipe, **weights, show_progress=False, watch=reporter)
     run.model = None  # discriminators, optimisers and pools stay in the worker
     return run
 
@@ -357,22 +472,31 @@ def train_cyclegan_arms(
     process may use (:func:`~cyclegan_lib.course.env.cpu_budget`, which counts a container's
     quota); with a single CPU, or on a GPU (``recipe.device`` not ``"cpu"``), the arms run
     one after the other in this process. Every arm gets the same seed and batches either way.
+
+    In a notebook one bar counts the steps of all arms, and one live view shows each arm's
+    samples and losses (:class:`ArmsView`). ``data`` reaches the workers through shared
+    memory: torch pickles a tensor for another process as a handle to its storage, moved
+    into shared memory once, so the arms read the same copy.
     """
     workers = min(len(arms), cpu_budget())
     if workers < 2 or recipe.device != "cpu":
         return {
             name: train_cyclegan_digits(data, recipe, **weights) for name, weights in arms.items()
         }
+    title = " | ".join(arms)
+    view = LiveTraining(every=max(1, recipe.steps // LIVE_DRAWS), title=title)
+    every = view.every if view.enabled else 0  # no previews that nobody will see
     spawn = multiprocessing.get_context("spawn")  # safe in notebooks, and on macOS and Windows
-    steps_done = spawn.SimpleQueue()
+    messages = spawn.SimpleQueue()
     with ProcessPoolExecutor(
-        workers, mp_context=spawn, initializer=_worker_init, initargs=(steps_done,)
+        workers, mp_context=spawn, initializer=_worker_init, initargs=(messages,)
     ) as pool:
+        threads = cpu_budget() // workers
         futures = {
-            name: pool.submit(_train_arm_alone, data, recipe, weights, cpu_budget() // workers)
+            name: pool.submit(_train_arm_alone, data, recipe, name, weights, threads, every)
             for name, weights in arms.items()
         }
-        _follow(steps_done, list(futures.values()), len(arms) * recipe.steps, " | ".join(arms))
+        _follow(messages, list(futures.values()), len(arms) * recipe.steps, title, view)
         return {name: future.result() for name, future in futures.items()}
 
 

@@ -30,9 +30,11 @@ from torch import nn
 
 from cyclegan_lib import cli
 from cyclegan_lib.course import digits
+from cyclegan_lib.lessons.widgets.live_training import LiveTraining, LiveTrainingSink
 from cyclegan_lib.pipeline.datasets import DataOptions, create_dataset, is_image_file
 from cyclegan_lib.pipeline.download import DownloadError, download_dataset, download_model
 from cyclegan_lib.pipeline.pages import to_uint8
+from cyclegan_lib.pipeline.trainer import Trainer
 
 DIGIT_DATASET = "digits2color"
 PAPER_FLAGS = (
@@ -167,6 +169,17 @@ def read_result_images(folder: str | Path, stems: Sequence[str], label: str) -> 
     """``<folder>/<stem>_<label>.png`` files written by ``cyclegan test``, as uint8 (N, H, W, 3)."""
     arrays = [np.asarray(Image.open(Path(folder) / f"{stem}_{label}.png")) for stem in stems]
     return torch.from_numpy(np.stack(arrays))
+
+
+# ---------------------------------------------------------------- training
+def watch_live(trainer: Trainer) -> None:
+    """Show ``trainer``'s run in the notebook as it trains: its visuals every ``--display_freq``
+    images and its losses every ``--print_freq``, redrawn in place (:class:`LiveTraining`, one
+    more of the trainer's live views beside visdom, wandb and TensorBoard). Nothing in a
+    terminal or in ``smoke``."""
+    view = LiveTraining(title=trainer.opt.name)
+    if view.enabled:
+        trainer.display.add("notebook", LiveTrainingSink(view))
 
 
 # ---------------------------------------------------------------- pretrained generators

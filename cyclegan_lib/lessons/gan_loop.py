@@ -18,11 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from cyclegan_lib.course import env
+from cyclegan_lib.course.plotting import image_grid
 from cyclegan_lib.lessons.mnist_gans import (
     ConditionalGenerator,
     DCGANDiscriminator,
@@ -32,6 +34,10 @@ from cyclegan_lib.lessons.mnist_gans import (
 )
 from cyclegan_lib.losses import minimax_d_loss, non_saturating_g_loss
 from cyclegan_lib.models import frozen
+from cyclegan_lib.pipeline.schedulers import get_scheduler
+
+if TYPE_CHECKING:
+    from cyclegan_lib.lessons.widgets.live_training import LiveTraining
 
 ADAM_LR = 2e-4
 ADAM_BETAS = (0.5, 0.999)  # Radford et al. 2016, Sec. 4: beta1 = 0.5 steadies training
@@ -44,7 +50,9 @@ class GanRecipe:
     ``seed`` seeds the stream of minibatches and noise (the networks' initial weights are
     seeded by whoever builds them). Every ``r1_every`` steps D's loss gains the R1 penalty
     weighted ``r1_gamma * r1_every`` (0 turns it off); ``average_decay`` is the weight
-    average's decay (:func:`update_average`); ``real_target`` < 1 smooths D's real labels.
+    average's decay (:func:`update_average`); ``real_target`` < 1 smooths D's real labels;
+    both learning rates decay linearly to zero over the last ``decay_fraction`` of the steps
+    (the reference CycleGAN's ``linear`` policy, counted in steps; 0 keeps them constant).
     :func:`dcgan_recipe` and :func:`conditional_recipe` are the lessons' own, per profile.
     """
 
@@ -60,6 +68,7 @@ class GanRecipe:
     r1_gamma: float = 0.0
     r1_every: int = 4
     real_target: float = 1.0
+    decay_fraction: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -68,6 +77,8 @@ class GanRecipe:
                 f"steps, batch_size and r1_every must be >= 1, got {self.steps}, "
                 f"{self.batch_size}, {self.r1_every}"
             )
+        if not 0.0 <= self.decay_fraction <= 1.0:
+            raise ValueError(f"decay_fraction must be in [0, 1], got {self.decay_fraction}")
 
     def networks(self, conditional: bool = False) -> tuple[nn.Module, nn.Module]:
         """Fresh DCGAN G and D of this size (lesson 01), or their conditional pair (lesson 02)."""
@@ -250,6 +261,17 @@ def refresh_batch_norm(
     G.train(was_training)
 
 
+LIVE_SAMPLES = 48
+"""How many of the fixed-noise samples a live view shows, 16 to a row."""
+
+
+def _live_rows(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> dict:
+    """A live view's row: G(z) for the first :data:`LIVE_SAMPLES` noise vectors, as one picture."""
+    refresh_batch_norm(G)
+    ys = None if labels is None else labels[:LIVE_SAMPLES]
+    return {"G(fixed z)": image_grid(generate(G, z[:LIVE_SAMPLES], ys), nrow=16)}
+
+
 def train_gan(
     G: nn.Module,
     D: nn.Module,
@@ -261,6 +283,7 @@ def train_gan(
     snapshot_every: int = 0,
     progress: Callable | None = None,
     G_avg: nn.Module | None = None,
+    live: LiveTraining | None = None,
 ) -> TrainingHistory:
     """Train G and D for ``recipe.steps`` iterations on random minibatches of ``images``.
 
@@ -272,6 +295,9 @@ def train_gan(
     ``progress`` wraps the step range (e.g. :func:`cyclegan_lib.course.plotting.progress`).
     With ``G_avg`` (a copy of G made before training), G_avg keeps a moving average of
     G's weights (:func:`update_average`), and the snapshots show G_avg.
+    ``live`` (a :class:`~cyclegan_lib.lessons.widgets.live_training.LiveTraining`) plots the
+    losses and shows up to :data:`LIVE_SAMPLES` of G(fixed_z) (G_avg's, if given) every
+    ``live.every`` steps; like the snapshots, it leaves the training exactly as it was.
     With ``recipe.r1_gamma`` > 0, D is penalised with R1 every ``recipe.r1_every`` steps,
     weighted ``r1_gamma * r1_every`` so that on average it weighs ``r1_gamma`` per step:
     the "lazy regularisation" of Karras et al. 2020 (StyleGAN2, Sec. 3.1), which costs a
@@ -282,6 +308,13 @@ def train_gan(
     device = next(G.parameters()).device
     rng = torch.Generator().manual_seed(recipe.seed)
     opt_G, opt_D = make_optimizers(G, D, recipe.lr, recipe.betas)
+    decay_steps = round(recipe.steps * recipe.decay_fraction)
+    schedulers = [
+        get_scheduler(
+            opt, "linear", n_epochs=recipe.steps - decay_steps, n_epochs_decay=decay_steps
+        )
+        for opt in (opt_G, opt_D)
+    ]
     history = TrainingHistory()
     z_dim = G.z_dim
     shown = G if G_avg is None else G_avg
@@ -299,6 +332,8 @@ def train_gan(
         gamma = recipe.r1_gamma * recipe.r1_every if lazy else 0.0
         numbers = train_step(G, D, opt_G, opt_D, real, z, y, recipe.real_target, gamma)
         history.record(step, numbers)
+        for scheduler in schedulers:
+            scheduler.step()
         if G_avg is not None:
             update_average(G_avg, G, recipe.average_decay, step)
         if fixed_z is not None and (
@@ -306,6 +341,11 @@ def train_gan(
         ):
             refresh_batch_norm(shown)
             history.snapshots.append((step, generate(shown, fixed_z, fixed_labels)))
+        if live is not None and fixed_z is not None:
+            losses = {"D": numbers["d_loss"], "G": numbers["g_loss"]}
+            live.update(
+                step, losses, lambda: _live_rows(shown, fixed_z, fixed_labels), step == steps
+            )
     refresh_batch_norm(G)
     if G_avg is not None:
         refresh_batch_norm(G_avg)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import logging
 import socket
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -148,6 +149,14 @@ class TensorBoardSink:
         self.writer.close()
 
 
+def in_notebook() -> bool:
+    """True inside a notebook kernel (JupyterLab, classic Notebook, Colab, nbconvert), where
+    outputs are drawn in the notebook rather than printed to a terminal."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
 class Display:
     """Every live view the options asked for; a view that fails is dropped with one line."""
 
@@ -164,6 +173,10 @@ class Display:
     def plot_losses(self, epoch: float, step: int, losses: Mapping[str, float]) -> None:
         """The losses at ``epoch`` (fractional, the reference's ``plot_current_losses``)."""
         self.each(lambda sink: sink.losses(epoch, step, losses))
+
+    def add(self, name: str, sink: Sink) -> None:
+        """One more live view, e.g. a notebook's live figure."""
+        self.sinks[name] = sink
 
     def close(self) -> None:
         self.each(lambda sink: sink.close())

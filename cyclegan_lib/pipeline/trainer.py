@@ -32,7 +32,7 @@ from cyclegan_lib.models import ARCHITECTURE, BaseModel, ModelConfig, create_mod
 from cyclegan_lib.networks import count_parameters
 from cyclegan_lib.pipeline import checkpoints, distributed
 from cyclegan_lib.pipeline.datasets import create_dataset, epoch_loader
-from cyclegan_lib.pipeline.display import open_display
+from cyclegan_lib.pipeline.display import in_notebook, open_display
 from cyclegan_lib.pipeline.options import TrainOptions
 from cyclegan_lib.pipeline.pages import TrainingPage
 from cyclegan_lib.pipeline.pretrained import load_network
@@ -94,11 +94,7 @@ def format_losses(
 
 def someone_is_watching() -> bool:
     """True in a terminal or in a notebook kernel: where a progress bar is seen, not logged."""
-    if sys.stderr.isatty():
-        return True
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None
+    return sys.stderr.isatty() or in_notebook()
 
 
 class Trainer:
