@@ -27,7 +27,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import copy
 import functools
@@ -55,37 +54,13 @@ from cyclegan_lib.lessons.digit_translation import (
 from cyclegan_lib.lessons.gan_loop import conditional_recipe, dcgan_recipe, train_gan
 from cyclegan_lib.pipeline.options import parse_train_options
 from cyclegan_lib.pipeline.trainer import Trainer
+from cyclegan_lib.tools.nbtools import lesson_setting
 
 LESSONS = ("01", "02", "03", "04", "05")
-NOTEBOOKS = {"03": "03_pix2pix", "04": "04_cyclegan", "05": "05_cyclegan_full_scale"}
 Loop = Callable[[int], float]  # trains n steps, returns the seconds they took
 
 
 # ---------------------------------------------------------------- the lessons' settings
-def notebook_setting(lesson: str, name: str, profile: str):
-    """``name = env.pick(smoke=..., cpu=..., gpu=...)`` in the lesson's notebook, for ``profile``.
-
-    Only that keyword's expression is evaluated, with ``DigitRecipe``, ``env``, ``dict`` and
-    ``str`` in scope.
-    """
-    path = env.repo_root() / "notebooks" / f"{NOTEBOOKS[lesson]}.ipynb"
-    for cell in json.loads(path.read_text())["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        for node in ast.walk(ast.parse("".join(cell["source"]))):
-            if (
-                isinstance(node, ast.Assign)
-                and [getattr(t, "id", None) for t in node.targets] == [name]
-                and isinstance(node.value, ast.Call)
-                and getattr(node.value.func, "attr", None) == "pick"
-            ):
-                value = next(k.value for k in node.value.keywords if k.arg == profile)
-                scope = {"DigitRecipe": DigitRecipe, "env": env, "dict": dict, "str": str,
-                         "__builtins__": {}}  # fmt: skip
-                return eval(compile(ast.Expression(value), str(path), "eval"), scope)  # noqa: S307
-    raise LookupError(f"{path.name}: no cell assigns {name} = env.pick(...)")
-
-
 # ---------------------------------------------------------------- one loop per lesson
 def gan_loop(recipe, conditional: bool, device: torch.device) -> Loop:
     """Lessons 01-02: ``train_gan`` with the lesson's recipe and weight average."""
@@ -105,7 +80,9 @@ def gan_loop(recipe, conditional: bool, device: torch.device) -> Loop:
 def pix2pix_loop(recipe: DigitRecipe) -> Loop:
     """Lesson 03: ``train_pix2pix_digits`` (the cGAN + L1 arm)."""
     data = paired_digits("train")
-    return lambda steps: train_pix2pix_digits(data, replace(recipe, steps=steps)).seconds
+    return lambda steps: (
+        train_pix2pix_digits(data, replace(recipe, steps=steps), show_progress=False).seconds
+    )
 
 
 def cyclegan_loop(recipe: DigitRecipe) -> Loop:
@@ -158,10 +135,10 @@ def lesson_loop(lesson: str, profile: str, folder: Path) -> Loop:
     if lesson == "02":
         return gan_loop(conditional_recipe(profile), True, device)
     if lesson == "03":
-        return pix2pix_loop(notebook_setting("03", "recipe", profile))
+        return pix2pix_loop(lesson_setting("03", "recipe", profile))
     if lesson == "04":
-        return cyclegan_loop(notebook_setting("04", "recipe", profile))
-    return full_scale_loop(notebook_setting("05", "S", profile), folder)
+        return cyclegan_loop(lesson_setting("04", "recipe", profile))
+    return full_scale_loop(lesson_setting("05", "S", profile), folder)
 
 
 # ---------------------------------------------------------------- levers
@@ -264,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             base = None
             for name, setting in levers(budget, lesson, args.profile).items():
                 if setting.get("arms"):
-                    arms_loop = arms_side_by_side(notebook_setting("04", "recipe", args.profile))
+                    arms_loop = arms_side_by_side(lesson_setting("04", "recipe", args.profile))
                     rate = steps_per_second(arms_loop, args.steps, args.repeats, setting)
                 else:
                     rate = steps_per_second(loop, args.steps, args.repeats, setting)

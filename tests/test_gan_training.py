@@ -238,3 +238,60 @@ def test_the_lessons_recipes_train_longer_outside_the_smoke_profile():
         assert smoke.steps < cpu.steps <= gpu.steps
         assert smoke.lr == cpu.lr == gpu.lr, "a profile changes how long, not how"
     assert dcgan_recipe("cpu").r1_gamma > 0 and conditional_recipe("cpu").r1_gamma == 0
+
+
+def test_train_gan_decays_both_learning_rates_over_the_last_fraction(monkeypatch):
+    rates = []
+
+    def recording_step(G, D, opt_G, opt_D, *args):
+        rates.append((opt_G.param_groups[0]["lr"], opt_D.param_groups[0]["lr"]))
+        return train_step(G, D, opt_G, opt_D, *args)
+
+    monkeypatch.setattr(gan_training, "train_step", recording_step)
+    tiny_run(steps=8, lr=1e-3, decay_fraction=0.5)
+    g_rates = [g for g, d in rates]
+    assert all(g == d for g, d in rates), "G and D follow the same schedule"
+    assert g_rates[:4] == [1e-3] * 4, "constant over the first half"
+    assert all(a > b for a, b in zip(g_rates[3:], g_rates[4:], strict=False)), "then falling"
+    assert 0 < g_rates[-1] <= 0.25e-3
+    rates.clear()
+    tiny_run(steps=4, lr=1e-3)
+    assert [g for g, _ in rates] == [1e-3] * 4, "no decay by default"
+    with pytest.raises(ValueError, match="decay_fraction"):
+        GanRecipe(steps=4, decay_fraction=1.5)
+
+
+def test_a_label_blind_discriminator_ignores_the_label():
+    from cyclegan_lib.lessons.mnist_gans import LabelBlindDiscriminator
+
+    torch.manual_seed(0)
+    D = LabelBlindDiscriminator(channels=1, ndf=4)
+    x = torch.randn(3, 1, 32, 32)
+    assert torch.equal(D(x, torch.tensor([0, 1, 2])), D(x, torch.tensor([9, 9, 9])))
+    assert D(x, torch.tensor([0, 1, 2])).shape == (3,)
+
+
+@pytest.mark.slow
+def test_the_seeds_bench_checks_each_seed_against_the_lessons_target(capsys, monkeypatch):
+    import runpy
+
+    from cyclegan_lib.course.env import repo_root
+
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    script = runpy.run_path(str(repo_root() / "bench" / "seeds.py"))
+    args = ["02", "--seeds", "3", "4", "--arms", "with y", "D without y", "--jobs", "1"]
+    code = script["main"]([*args, "--set", "lr=0.002"])
+    out = capsys.readouterr().out
+    seeds = [
+        line[len(arm) :].split()[0]
+        for line in out.splitlines()
+        for arm in ("with y", "D without y")
+        if line.startswith(arm)
+    ]
+    assert seeds == ["3", "4", "min"] * 2
+    assert "changes {'lr': 0.002}" in out
+    assert code == 1 and "target label_accuracy >= 0.95: MISSED for seeds [3, 4]" in out
+    with pytest.raises(SystemExit, match="--set 'nope=1'"):
+        script["main"](["01", "--set", "nope=1"])
+    with pytest.raises(SystemExit, match="--arms"):
+        script["main"](["01", "--arms", "no such arm"])

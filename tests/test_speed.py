@@ -16,6 +16,7 @@ from cyclegan_lib.course.env import repo_root
 from cyclegan_lib.pipeline import speed
 from cyclegan_lib.pipeline.options import parse_train_options
 from cyclegan_lib.pipeline.trainer import Trainer
+from cyclegan_lib.tools import nbtools
 from cyclegan_lib.tools.fake_data import make_image_folder_dataset
 
 TINY_SPEC = speed.SpeedSpec(size=32, n_blocks=1, ngf=4, ndf=4, iters=1, warmup=0, device="cpu")
@@ -128,7 +129,7 @@ def test_speed_table_script_prints_a_row_per_batch_size(capsys):
 
 
 def test_the_lessons_settings_are_read_from_their_notebooks():
-    settings = bench_script("course_speed.py")["notebook_setting"]
+    settings = nbtools.lesson_setting
     assert settings("04", "recipe", "smoke").steps < settings("04", "recipe", "cpu").steps
     assert settings("05", "S", "cpu")["netG"].startswith("resnet_")
     with pytest.raises(LookupError, match="no cell assigns"):

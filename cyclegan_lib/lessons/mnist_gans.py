@@ -179,6 +179,21 @@ class ConditionalDiscriminator(nn.Module):
         return self.body(label_planes(x, labels, self.num_classes))
 
 
+class LabelBlindDiscriminator(nn.Module):
+    """D(x) for a conditional GAN's loop: takes the labels and ignores them (lesson 02's ablation).
+
+    Trained with a conditional G, it shows what Mirza & Osindero's D input is for: a D that
+    never sees y can only ask "is this a digit?", so nothing ties G's digit to the y it was asked.
+    """
+
+    def __init__(self, channels: int = 1, ndf: int = 32) -> None:
+        super().__init__()
+        self.body = DCGANDiscriminator(channels, ndf)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
 def conditional_dcgan(
     z_dim: int = 64, ngf: int = 32, ndf: int = 32, channels: int = 1
 ) -> tuple[ConditionalGenerator, ConditionalDiscriminator]:

@@ -15,6 +15,7 @@ Run as ``python -m cyclegan_lib.tools.nbtools {refresh,student,course} ...``.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import json
 import os
@@ -44,6 +45,34 @@ def notebooks_dir() -> Path:
 def lessons() -> list[Path]:
     """The instructor lessons, in course order."""
     return sorted(notebooks_dir().glob(LESSON_GLOB))
+
+
+def lesson_setting(lesson: str, name: str, profile: str):
+    """``name = env.pick(smoke=..., cpu=..., gpu=...)`` in lesson ``lesson``'s notebook, for ``profile``.
+
+    Benchmarks read a lesson's recipe from the notebook itself, so it is never retyped.
+    Only that keyword's expression is evaluated, with ``DigitRecipe``, ``env``, ``dict``
+    and ``str`` in scope.
+    """
+    from cyclegan_lib.course import env
+    from cyclegan_lib.lessons.digit_translation import DigitRecipe
+
+    (path,) = notebooks_dir().glob(f"{lesson}_*.ipynb")
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == [name]
+                and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "attr", None) == "pick"
+            ):
+                value = next(k.value for k in node.value.keywords if k.arg == profile)
+                scope = {"DigitRecipe": DigitRecipe, "env": env, "dict": dict, "str": str,
+                         "__builtins__": {}}  # fmt: skip
+                return eval(compile(ast.Expression(value), str(path), "eval"), scope)  # noqa: S307
+    raise LookupError(f"{path.name}: no cell assigns {name} = env.pick(...)")
 
 
 def student_path(lesson: Path) -> Path:
