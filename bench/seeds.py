@@ -30,7 +30,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields, replace
 from multiprocessing import get_context
 
@@ -199,6 +199,15 @@ def run_job(lesson: str, seed: int, arm: str, overrides: dict, threads: int) -> 
     return {"seed": seed, "arm": arm, **numbers, "wall": time.perf_counter() - start}
 
 
+def record(row: dict, args: argparse.Namespace, overrides: dict) -> dict:
+    """Say that a job finished (and append its row to ``--json``) as soon as it does."""
+    print(f"  done: seed {row['seed']}, {row['arm']}, {row['wall']:.0f} s", flush=True)
+    if args.json:
+        with open(args.json, "a") as out:
+            out.write(json.dumps({"lesson": args.lesson, "set": overrides, **row}) + "\n")
+    return row
+
+
 def print_table(lesson: Lesson, rows: list[dict]) -> bool:
     """One line per (arm, seed), each arm's minimum, then the targets' verdicts."""
     keys = [key for key in rows[0] if key not in {"seed", "arm"}]
@@ -227,6 +236,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE",
                         help="change a field of the lesson's recipe")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=env.cpu_budget(), help="jobs side by side")
+    parser.add_argument("--threads", type=int, help="threads per job (default: CPUs / jobs)")
     parser.add_argument("--json", help="also write every row to this JSON-lines file")
     return parser.parse_args(argv)
 
@@ -241,22 +251,21 @@ def main(argv: list[str] | None = None) -> int:
     overrides = dict(parse_override(text, lesson.overridable) for text in args.set)
     jobs = [(seed, arm) for arm in arms for seed in args.seeds]
     workers = max(1, min(args.jobs, len(jobs)))
-    threads = max(1, env.cpu_budget() // workers)
+    threads = args.threads or max(1, env.cpu_budget() // workers)
     print(f"lesson {args.lesson}, profile {env.get_profile()}, {len(jobs)} jobs, "
           f"{workers} at a time on {threads} thread(s) each, changes {overrides or 'none'}")  # fmt: skip
     start = time.perf_counter()
     if workers == 1:  # in this process, one job after the other
-        rows = [run_job(args.lesson, seed, arm, overrides, threads) for seed, arm in jobs]
+        rows = [record(run_job(args.lesson, seed, arm, overrides, threads), args, overrides)
+                for seed, arm in jobs]  # fmt: skip
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(run_job, args.lesson, seed, arm, overrides, threads)
                        for seed, arm in jobs]  # fmt: skip
+            for future in as_completed(futures):
+                record(future.result(), args, overrides)
             rows = [future.result() for future in futures]
     print(f"all jobs in {time.perf_counter() - start:.0f} s\n")
-    if args.json:
-        with open(args.json, "a") as out:
-            for row in rows:
-                out.write(json.dumps({"lesson": args.lesson, "set": overrides, **row}) + "\n")
     return 0 if print_table(lesson, rows) else 1
 
 
