@@ -54,16 +54,9 @@ def test_discriminator_losses_at_known_points():
     assert numbers["least-squares"] == pytest.approx(0.25 + 0.25)  # eq. (4), not halved
 
 
-def recorder(monkeypatch, module, name: str) -> list:
-    """Replace the draw function ``module.name`` by one that records its arguments."""
-    calls = []
-    monkeypatch.setattr(module, name, lambda *args: calls.append(args) or plt.figure())
-    return calls
-
-
-def test_loss_explorer_draws_at_once_and_on_every_change(monkeypatch):
+def test_loss_explorer_draws_at_once_and_on_every_change(record_draws):
     assert len(draw_loss_explorer(0.8, 0.2).axes) == 3
-    calls = recorder(monkeypatch, loss_explorer_module, "draw_loss_explorer")
+    calls = record_draws(loss_explorer_module, "draw_loss_explorer")
     real_slider, fake_slider, _output = loss_explorer(d_real=0.7, d_fake=0.2).children
     assert calls == [(0.7, 0.2)]  # drawn inside the creating call
     fake_slider.value = 0.6
@@ -71,8 +64,8 @@ def test_loss_explorer_draws_at_once_and_on_every_change(monkeypatch):
     assert calls[1:] == [(0.7, 0.6), (0.3, 0.6)]
 
 
-def test_toy_gan_widget_trains_the_chosen_settings(monkeypatch):
-    calls = recorder(monkeypatch, toy2d_widget_module, "train_and_draw")
+def test_toy_gan_widget_trains_the_chosen_settings(record_draws):
+    calls = record_draws(toy2d_widget_module, "train_and_draw")
     box = toy_gan_widget(iterations=200, panels=2)
     (gan, checkpoints), *_ = calls
     assert checkpoints == [100, 200] and gan.d_steps == 1
@@ -103,8 +96,8 @@ def test_digit_noise_widget_draws_both_rows():
     assert len(figure.axes) == 2 and "y = 3" in figure.axes[1].get_title()
 
 
-def test_digit_noise_widget_redraws_on_change(monkeypatch):
-    calls = recorder(monkeypatch, cgan_module, "draw_digit_and_noise")
+def test_digit_noise_widget_redraws_on_change(record_draws):
+    calls = record_draws(cgan_module, "draw_digit_and_noise")
     box = digit_noise_widget("G", digit=7, seed_a=0, seed_b=1)
     box.children[0].value = 5
     box.children[2].value = 9

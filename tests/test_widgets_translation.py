@@ -50,15 +50,8 @@ def test_receptive_field_figure(n_layers, image):
     assert "layers" in fig.axes[0].get_title()
 
 
-def recorder(monkeypatch, module, name: str) -> list:
-    """Replace ``module.name`` (a draw function) by one that records its arguments."""
-    calls = []
-    monkeypatch.setattr(module, name, lambda *args: calls.append(args) or plt.figure())
-    return calls
-
-
-def test_receptive_field_widget_draws_at_once_and_on_change(monkeypatch):
-    calls = recorder(monkeypatch, patchgan, "draw_receptive_field")
+def test_receptive_field_widget_draws_at_once_and_on_change(record_draws):
+    calls = record_draws(patchgan, "draw_receptive_field")
     box = patchgan.receptive_field_widget()
     assert calls == [(3, patchgan.IMAGES[0])]  # drawn inside the creating cell
     box.children[0].value = 2
@@ -99,8 +92,8 @@ def test_generator_gradients_use_the_library_losses():
     assert got[0] == pytest.approx(x.grad.item())
 
 
-def test_lsgan_widget_draws_at_once_and_on_change(monkeypatch):
-    calls = recorder(monkeypatch, lsgan, "draw_lsgan")
+def test_lsgan_widget_draws_at_once_and_on_change(record_draws):
+    calls = record_draws(lsgan, "draw_lsgan")
     box = lsgan.lsgan_widget()
     box.children[0].value = 3.0
     assert calls == [(-1.0,), (3.0,)]
@@ -123,8 +116,8 @@ def test_pool_figure_and_widget():
     assert "mean age" in fig.axes[1].get_title()
 
 
-def test_pool_widget_draws_at_once_and_on_change(monkeypatch):
-    calls = recorder(monkeypatch, pool, "draw_pool")
+def test_pool_widget_draws_at_once_and_on_change(record_draws):
+    calls = record_draws(pool, "draw_pool")
     box = pool.pool_widget()
     box.children[0].value = 0
     box.children[1].value = 4
@@ -147,10 +140,10 @@ def test_cycle_results(cycle_results):
     assert len(sevens) == 100 and (cycle_results.labels[sevens] == 7).all()
 
 
-def test_explorer_draws_and_switches(cycle_results, monkeypatch):
+def test_explorer_draws_and_switches(cycle_results, monkeypatch, record_draws):
     fig = translation.draw_cycle(cycle_results, 0)
     assert "read as" in fig.axes[1].get_title()
-    calls = recorder(monkeypatch, translation, "draw_cycle")
+    calls = record_draws(translation, "draw_cycle")
     box = translation.translation_explorer({"x -> G(x) -> F(G(x))": cycle_results}, digit=3)
     box.children[1].value = "8"
     box.children[2].value = 5
