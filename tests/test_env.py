@@ -77,3 +77,13 @@ def test_cpu_budget_reads_cgroup_v1(tmp_path):
     assert env.cpu_budget(tmp_path) == 1
     (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
     assert env.cpu_budget(tmp_path) == len(os.sched_getaffinity(0))
+
+
+def test_use_cpu_budget_gives_torch_one_thread_per_usable_cpu(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setattr(env, "cpu_budget", lambda: before + 1)
+    try:
+        assert env.use_cpu_budget() == before + 1
+        assert torch.get_num_threads() == before + 1
+    finally:
+        torch.set_num_threads(before)

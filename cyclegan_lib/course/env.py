@@ -112,6 +112,17 @@ def results_dir() -> Path:
     return path
 
 
+def use_cpu_budget() -> int:
+    """Give torch one thread per CPU this process may use (:func:`cpu_budget`) and return it.
+
+    PyTorch starts with one thread per core it sees, which in a container with a CPU quota
+    can be more than the quota allows, so the threads wait for each other.
+    """
+    threads = cpu_budget()
+    torch.set_num_threads(threads)
+    return threads
+
+
 def describe() -> dict[str, str]:
     """Versions, device and profile, for the first cell of every lesson."""
     import torchvision
