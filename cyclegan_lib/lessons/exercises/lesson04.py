@@ -535,7 +535,7 @@ def _hidden_translation_settings() -> list[tuple[str, tuple, float]]:
     words = [
         "3 x and 1 y (unpaired batches), 10x14 images",
         "3 channels both ways",
-        "3 channels both ways, λ = 0",
+        "3 channels both ways",
         "float64 images and nets (the loss stays float64)",
     ]
     return [
@@ -549,7 +549,7 @@ def _hidden_cycle_cases() -> list[Case]:
         Case(
             args[:4],
             {"lambda_cycle": lam},
-            label=f"hidden: {words}, λ = {lam:g}; gradients must reach G and F",
+            label=f"hidden: {words}, λ = {lam:g} (the loss, its dtype, gradients to G and F)",
             observe=_loss_and_translator_gradients,
         )
         for words, args, lam in _hidden_translation_settings()
@@ -561,7 +561,7 @@ def _hidden_generator_cases() -> list[Case]:
         Case(
             args,
             {"lambda_cycle": lam},
-            label=f"hidden: {words}, λ = {lam:g}; gradients must reach G and F",
+            label=f"hidden: {words}, λ = {lam:g} (the loss, its dtype, gradients to G and F)",
             observe=_loss_and_translator_gradients,
         )
         for words, args, lam in _hidden_translation_settings()
