@@ -78,13 +78,18 @@ def start_lab(folder: Path) -> tuple[subprocess.Popen, str]:
     command = [
         "nice", "-n", "19", str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        "--ServerApp.token=", f"--ServerApp.root_dir={folder}", "--allow-root",
+        "--ServerApp.token=", "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={folder}", "--allow-root",
         "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}",
     ]  # fmt: skip
     log = open(folder / "lab.log", "w")
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    wait_for_lab(f"{base}/api/status", server)
+    try:
+        wait_for_lab(f"{base}/api/status", server, seconds=600)  # slow at nice 19 on a busy CPU
+    except AssertionError:
+        server.kill()
+        raise
     return server, base
 
 
@@ -138,15 +143,18 @@ def capture(out: Path, minutes: float) -> dict:
                     break
             (out.parent / "polls.txt").write_text("\n".join(seen[-20:]))
             cell.scroll_into_view_if_needed()
-            cell.locator(".jp-OutputArea img").last.scroll_into_view_if_needed()
+            if bar:
+                cell.locator(".jp-OutputArea img").last.scroll_into_view_if_needed()
             page.wait_for_timeout(1000)
             page.screenshot(path=str(out))
             cell.screenshot(path=str(out.with_name(out.stem + "_cell.png")))
             browser.close()
     finally:
-        stop(server, base)
-        shutil.copy(folder / "lab.log", out.with_name("jupyterlab.log"))
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            stop(server, base)
+        finally:
+            shutil.copy(folder / "lab.log", out.with_name("jupyterlab.log"))
+            shutil.rmtree(folder, ignore_errors=True)
     return {"bar": bar, "seconds": round(time.monotonic() - started), "screenshot": str(out)}
 
 

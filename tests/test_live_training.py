@@ -50,9 +50,9 @@ def test_the_view_draws_once_then_updates_the_same_output(shown):
             step, {"D": 1.0 / step, "G": 2.0}, lambda: calls.append(1) or {"G(z)": digits()}
         )
     view.update(6, {"D": 0.1, "G": 2.0}, lambda: {"G(z)": digits()}, last=True)
-    assert [kind for kind, _ in shown] == ["display", "update", "update"]
+    assert [kind for kind, _ in shown] == ["display", "update", "update", "update"]  # 1 2 4 6
     assert all(png.startswith(b"\x89PNG") for _, png in shown)
-    assert len(calls) == 2, "samples are made only when drawn"
+    assert len(calls) == 3, "samples are made only when drawn"
     assert view.curves["D"] == ([1, 2, 3, 4, 5, 6], [1.0, 0.5, 1 / 3, 0.25, 0.2, 0.1])
 
 
@@ -105,7 +105,7 @@ def test_a_worker_reports_every_step_and_a_small_preview_every_so_often():
         reporter(step, {"D_Y": float(step)}, lambda: {"x": x, "G(x)": x})
     previews = [m for m in sent if isinstance(m, dt.ArmPreview)]
     assert sent.count(1) == 7
-    assert [(p.step, p.losses["D_Y"]) for p in previews] == [(3, 2.0), (6, 5.0), (7, 7.0)]
+    assert [(p.step, p.losses["D_Y"]) for p in previews] == [(1, 1.0), (3, 2.5), (6, 5.0), (7, 7.0)]
     picture = previews[0].pictures["G(x)"]
     assert picture.dtype == np.uint8 and picture.ndim == 3 and picture.nbytes < 20_000
 
@@ -140,7 +140,7 @@ def test_the_parent_counts_steps_and_draws_each_arms_latest_samples(shown, monke
     thread.join()
     assert sum(counted) == 8 and queue.empty()
     assert shown and set(view.curves) == {"cycle: D_Y", "no cycle: D_Y"}
-    assert view.curves["cycle: D_Y"] == ([2, 4], [0.5, 0.5])
+    assert view.curves["cycle: D_Y"] == ([1, 2, 4], [0.5, 0.5, 0.5])
 
 
 def test_watching_a_run_does_not_change_its_training():
@@ -195,7 +195,7 @@ def test_watching_a_gan_does_not_change_its_training(shown):
     assert watched.d_loss == alone.d_loss and watched.g_loss == alone.g_loss
     for a, b in zip(G_watched.state_dict().values(), G_alone.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    assert [kind for kind, _ in shown] == ["display", "update"]
+    assert [kind for kind, _ in shown] == ["display", "update", "update"]  # steps 1, 2, 4
     assert set(view.curves) == {"D", "G"} and len(view.curves["D"][0]) == 4
 
 

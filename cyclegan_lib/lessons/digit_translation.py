@@ -371,7 +371,8 @@ class ArmPreview:
 
 class ArmReporter:
     """A worker's :data:`Watch`: each step goes to the parent (``send(1)``, for its bar), and
-    every ``every`` steps and at the ``last`` an :class:`ArmPreview` (``every=0``: none)."""
+    at the first step, every ``every`` steps and at the ``last`` an :class:`ArmPreview`
+    (``every=0``: none), the steps at which :meth:`LiveTraining.due` draws."""
 
     def __init__(self, send: Callable[[object], None], arm: str, every: int, last: int) -> None:
         self.send, self.arm, self.every, self.last = send, arm, every, last
@@ -385,7 +386,7 @@ class ArmReporter:
         for name, value in losses.items():
             self.sums[name] = self.sums.get(name, 0.0) + value
         self.count += 1
-        if step % self.every == 0 or step == self.last:
+        if step == 1 or step % self.every == 0 or step == self.last:
             means = {name: total / self.count for name, total in self.sums.items()}
             pictures = {label: as_picture(images) for label, images in samples().items()}
             self.send(ArmPreview(self.arm, step, means, pictures))

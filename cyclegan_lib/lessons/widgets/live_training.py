@@ -52,8 +52,9 @@ class LiveTraining:
         self.draws = 0
 
     def due(self, step: int, last: bool = False) -> bool:
-        """Whether ``step`` is one to draw at: every ``every`` steps, and the ``last`` one."""
-        return self.enabled and (last or step % self.every == 0)
+        """Whether ``step`` is one to draw at: the first (the figure appears at once, with the
+        untrained samples to compare with), every ``every`` steps, and the ``last`` one."""
+        return self.enabled and (last or step == 1 or step % self.every == 0)
 
     def add_losses(self, step: int, losses: Mapping[str, float]) -> None:
         """Append one value per loss name at ``step``."""
