@@ -5,6 +5,7 @@ nbgrader course; and the test cells that make it award points."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from cyclegan_lib.course.env import repo_root
 from cyclegan_lib.tools.grading.hidden_tests import checked_functions, lesson_exercises
 from cyclegan_lib.tools.grading.nbgrader_cells import add_test_cells, autograde
+from cyclegan_lib.tools.nbtools import is_solution_cell, lessons, student_path
 
 LESSONS = ["00_start_here", "01_vanilla_gan"]
 ASSIGNMENT = "lessons"
@@ -85,22 +87,38 @@ def test_nbgrader_generates_and_autogrades_the_lessons(tmp_path):
                 )
 
 
-def test_every_exercise_of_the_tagged_lessons_has_one_test_cell():
-    for lesson in LESSONS:
-        nb = nbformat.read(str(repo_root() / "notebooks" / f"{lesson}.ipynb"), as_version=4)
-        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-        wanted = {f"test_{name}" for name in lesson_exercises(lesson[:2])}
-        assert wanted <= set(ids) and len(set(ids) - {None}) == len(ids) - ids.count(None)
-        assert add_test_cells(nb, lesson[:2]) == []  # idempotent: nothing left to add
-
-
-def test_test_cell_comes_before_the_check_that_replaces_a_wrong_answer():
-    nb = nbformat.read(str(repo_root() / "notebooks" / "01_vanilla_gan.ipynb"), as_version=4)
-    sources = [c.source for c in nb.cells]
-    function = checked_functions(sources, "01")["discriminator_loss"]
-    test = next(i for i, s in enumerate(sources) if "autograde(" in s and f"({function}," in s)
-    check = next(i for i, s in enumerate(sources) if f"{function} = check(" in s)
-    assert test < check
+@pytest.mark.parametrize("lesson", lessons(), ids=lambda path: path.stem)
+def test_every_exercise_has_one_autograder_cell_worth_one_point(lesson):
+    """Each lesson 00-06, instructor and student version: one locked grade cell per exercise
+    (1 point, skipped in the slides), right after the solution cell and before the check
+    that would replace a wrong answer; the lesson is worth as many points as it has
+    exercises."""
+    number = lesson.name[:2]
+    exercises = lesson_exercises(number)
+    assert exercises, f"{lesson.name} has no exercises"
+    for path in (lesson, student_path(lesson)):
+        nb = nbformat.read(str(path), as_version=4)
+        sources = [c.source for c in nb.cells]
+        functions = checked_functions([c.source for c in nb.cells if c.cell_type == "code"], number)
+        grades = {
+            c.metadata["nbgrader"]["grade_id"]: (i, c)
+            for i, c in enumerate(nb.cells)
+            if c.metadata.get("nbgrader", {}).get("grade")
+        }
+        assert sorted(grades) == sorted(f"test_{name}" for name in exercises), path
+        assert sum(c.metadata["nbgrader"]["points"] for _, c in grades.values()) == len(exercises)
+        for name, function in functions.items():
+            where, cell = grades[f"test_{name}"]
+            assert cell.metadata["nbgrader"]["locked"] and cell.metadata["nbgrader"]["points"] == 1
+            assert cell.metadata["slideshow"]["slide_type"] == "skip"
+            assert f'autograde({function}, "{number}", "{name}", points=1)' in cell.source
+            solution = nb.cells[where - 1]
+            assert is_solution_cell(solution) or "raise NotImplementedError" in solution.source
+            assert re.search(rf"^def {function}\(", solution.source, re.M), (path, name)
+            check = next(i for i, s in enumerate(sources) if f"{function} = check(" in s)
+            assert where < check, (path, name)
+    nb = nbformat.read(str(lesson), as_version=4)
+    assert add_test_cells(nb, number) == []  # idempotent: nothing left to add
 
 
 def test_autograde_returns_partial_credit(capsys):
