@@ -455,15 +455,26 @@ class CycleGANModel(BaseModel):
             "cycle_A": cycle_loss(self.real_A, self.rec_A) * c.lambda_A,
             "cycle_B": cycle_loss(self.real_B, self.rec_B) * c.lambda_B,
         }
-        if c.lambda_identity > 0:
-            self.idt_A = self.netG_A(self.real_B)  # G_A should leave B images unchanged
-            self.idt_B = self.netG_B(self.real_A)
-            idt = c.lambda_identity
-            losses["idt_A"] = identity_loss(self.real_B, self.idt_A) * c.lambda_B * idt
-            losses["idt_B"] = identity_loss(self.real_A, self.idt_B) * c.lambda_A * idt
-        else:
-            losses["idt_A"] = losses["idt_B"] = torch.zeros((), device=self.device)
-        return losses
+        return {**losses, **self.identity_losses()}
+
+    def identity_losses(self) -> dict[str, torch.Tensor]:
+        """The identity terms (Zhu 2017, Sec. 5.2; Taigman 2017) on the current batch.
+
+        Each generator is fed an image already in its *output* domain and should leave it
+        unchanged: ``idt_A = λ_identity·λ_B·||G_A(B) − B||₁`` (weighted like B's cycle) and
+        ``idt_B = λ_identity·λ_A·||G_B(A) − A||₁``; zeros when ``lambda_identity`` is 0.
+        """
+        c = self.config
+        if c.lambda_identity <= 0:
+            zero = torch.zeros((), device=self.device)
+            return {"idt_A": zero, "idt_B": zero}
+        self.idt_A = self.netG_A(self.real_B)  # G_A should leave B images unchanged
+        self.idt_B = self.netG_B(self.real_A)
+        idt = c.lambda_identity
+        return {
+            "idt_A": identity_loss(self.real_B, self.idt_A) * c.lambda_B * idt,
+            "idt_B": identity_loss(self.real_A, self.idt_B) * c.lambda_A * idt,
+        }
 
     def optimize_parameters(self) -> dict[str, float]:
         """One iteration: G_A and G_B with D frozen, then D_A and D_B on pool samples."""

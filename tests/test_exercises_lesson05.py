@@ -40,3 +40,53 @@ def test_zero_padding_and_batch_norm_are_caught():
     assert grade(batch_normed, l05.RESNET_BLOCK).status == "failed"
     torch.manual_seed(0)  # the check must not depend on the caller's random state
     assert grade(l05.resnet_block_layers, l05.RESNET_BLOCK).status == "passed"
+
+
+def test_the_lr_schedule_feedback_names_the_case_and_the_mistake():
+    assert grade(l05.linear_lr_factor, l05.LR_FACTOR).status == "passed"
+
+    def forgets_the_resume(steps, n_epochs, n_epochs_decay, epoch_count=1):
+        return 1.0 - max(0, steps + 1 - n_epochs) / (n_epochs_decay + 1)
+
+    def off_by_one(steps, n_epochs, n_epochs_decay, epoch_count=1):
+        return 1.0 - max(0, steps + epoch_count - 1 - n_epochs) / (n_epochs_decay + 1)
+
+    def reaches_zero_in_the_run(steps, n_epochs, n_epochs_decay, epoch_count=1):
+        return 1.0 - max(0, steps + epoch_count - n_epochs) / n_epochs_decay
+
+    resume = grade(forgets_the_resume, l05.LR_FACTOR)
+    assert "epoch_count 151" in resume.message and "epoch_count is ignored" in resume.message
+    late = grade(off_by_one, l05.LR_FACTOR)
+    assert "first decay epoch" in late.message and "off by one" in late.message
+    assert "the last epoch (epoch 200)" in grade(reaches_zero_in_the_run, l05.LR_FACTOR).message
+
+
+def test_the_identity_term_feedback_names_each_mistake():
+    assert grade(l05.identity_term, l05.IDENTITY).status == "passed"
+
+    def l1(a, b):
+        return (a - b).abs().mean()
+
+    def written_by_hand(G_A, G_B, real_A, real_B, lambda_identity=0.5, lambda_A=10, lambda_B=10):
+        terms = lambda_B * l1(G_A(real_B), real_B) + lambda_A * l1(G_B(real_A), real_A)
+        return lambda_identity * terms
+
+    def own_domain(G_A, G_B, real_A, real_B, lambda_identity=0.5, lambda_A=10, lambda_B=10):
+        terms = lambda_A * l1(G_A(real_A), real_A) + lambda_B * l1(G_B(real_B), real_B)
+        return lambda_identity * terms
+
+    def swapped(G_A, G_B, real_A, real_B, lambda_identity=0.5, lambda_A=10, lambda_B=10):
+        return written_by_hand(G_A, G_B, real_A, real_B, lambda_identity, lambda_B, lambda_A)
+
+    def no_identity_weight(G_A, G_B, real_A, real_B, lambda_identity=0.5, lambda_A=10, lambda_B=10):
+        return written_by_hand(G_A, G_B, real_A, real_B, 1.0, lambda_A, lambda_B)
+
+    def as_a_number(G_A, G_B, real_A, real_B, lambda_identity=0.5, lambda_A=10, lambda_B=10):
+        return written_by_hand(G_A, G_B, real_A, real_B, lambda_identity, lambda_A, lambda_B).item()
+
+    assert grade(written_by_hand, l05.IDENTITY).status == "passed"
+    assert "G_A is fed real_A" in grade(own_domain, l05.IDENTITY).message
+    wrong = grade(swapped, l05.IDENTITY)
+    assert "λ_B = 2" in wrong.message and "swapped" in wrong.message
+    assert "λ_identity is missing" in grade(no_identity_weight, l05.IDENTITY).message
+    assert "expected a tensor" in grade(as_a_number, l05.IDENTITY).message

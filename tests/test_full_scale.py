@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import urllib.error
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -13,6 +11,7 @@ from PIL import Image
 from cyclegan_lib.course import digits
 from cyclegan_lib.lessons import full_scale as fs
 from cyclegan_lib.lessons.exercises import lesson05
+from cyclegan_lib.models import CycleGANModel, ModelConfig
 from cyclegan_lib.pipeline.schedulers import get_scheduler
 
 
@@ -84,22 +83,41 @@ def test_inception_features_offline_return_none(monkeypatch, capsys):
     assert "No FID" in capsys.readouterr().out
 
 
-def test_reference_lr_factor_matches_the_scheduler():
-    parameter = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.Adam([parameter], lr=1.0)
-    scheduler = get_scheduler(optimizer, "linear", n_epochs=3, n_epochs_decay=4)
-    for epoch in range(1, 8):
-        assert optimizer.param_groups[0]["lr"] == pytest.approx(
-            lesson05.linear_lr_factor(epoch, 3, 4)
+def test_reference_lr_factor_matches_the_scheduler_and_a_resume_continues_it():
+    def run(epoch_count: int) -> list[float]:
+        parameter = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.Adam([parameter], lr=1.0)
+        scheduler = get_scheduler(optimizer, "linear", 3, 4, epoch_count=epoch_count)
+        rates = []
+        for steps in range(8 - epoch_count):
+            assert optimizer.param_groups[0]["lr"] == pytest.approx(
+                lesson05.linear_lr_factor(steps, 3, 4, epoch_count)
+            )
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        return rates
+
+    whole = run(epoch_count=1)
+    assert whole[-1] == pytest.approx(0.2)  # epoch 7, the last, trains at 1/(4 + 1)
+    assert run(epoch_count=5) == pytest.approx(whole[4:])  # resumed at epoch 5
+
+
+def test_identity_term_is_the_models_identity_losses_bit_for_bit():
+    torch.manual_seed(0)
+    config = ModelConfig.for_model(
+        "cycle_gan", netG="resnet_2blocks", ngf=4, ndf=4, lambda_A=10.0, lambda_B=3.0
+    )
+    model = CycleGANModel(config, torch.device("cpu"))
+    images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    model.set_input({"A": images[:2], "B": images[2:], "A_paths": [], "B_paths": []})
+    with torch.no_grad():
+        terms = model.identity_losses()
+        ours = lesson05.identity_term(
+            model.netG_A, model.netG_B, model.real_A, model.real_B, 0.5, 10.0, 3.0
         )
-        optimizer.step()
-        scheduler.step()
-    assert lesson05.linear_lr_factor(7, 3, 4) == pytest.approx(0.2)
-
-
-def test_reference_uint8_conversion_truncates_and_clips():
-    image = torch.tensor([-1.5, -0.5, 0.999, 1.0, 2.0]).view(1, 1, 5)
-    array = lesson05.TO_UINT8.reference(image)
-    assert array.dtype == np.uint8 and array.shape == (1, 5, 3)
-    assert array[0, :, 0].tolist() == [0, 63, 254, 255, 255]
-    assert math.isclose(array[..., 1].sum(), array[..., 2].sum())
+        swapped = lesson05.identity_term(
+            model.netG_A, model.netG_B, model.real_B, model.real_A, 0.5, 10.0, 3.0
+        )
+    assert ours > 0 and torch.equal(ours, terms["idt_A"] + terms["idt_B"])
+    assert not torch.equal(swapped, ours)
