@@ -17,6 +17,8 @@ checked on the lesson's own arm.
 Examples::
 
     python bench/seeds.py 01                                # seeds 0 1 2
+    python bench/seeds.py 01 --seeds 0 --arms lesson "no R1"
+    python bench/seeds.py 01 --set r1_gamma=5 steps=1000    # another R1 weight, shorter
     python bench/seeds.py 02 --arms "with y" "D without y"
     python bench/seeds.py 04 --seeds 1 2 --arms cycle "no cycle" "pool 0" "λ_y = 10"
     python bench/seeds.py 01 --set average_decay=0.999      # try a recipe change
@@ -67,10 +69,18 @@ def gan_recipe(lesson: str, overrides: dict):
     return replace(recipe, **overrides)
 
 
+LESSON01_ARMS = {"lesson": {}, "no R1": {"r1_gamma": 0.0}}
+
+
+def lesson01_recipe(seed: int, arm: str, overrides: dict):
+    """Lesson 01's recipe, ``--set``'s changes, then the arm's; batches use seed s + recipe.seed."""
+    recipe = replace(gan_recipe("01", overrides), **LESSON01_ARMS[arm])
+    return replace(recipe, seed=seed + recipe.seed)
+
+
 def train_lesson01(seed: int, arm: str, overrides: dict) -> dict[str, float]:
-    """The DCGAN of lesson 01, judged on 1,000 samples of the averaged G."""
-    recipe = gan_recipe("01", overrides)
-    recipe = replace(recipe, seed=seed + recipe.seed)
+    """The DCGAN of lesson 01 (or without R1), judged on 1,000 samples of the averaged G."""
+    recipe = lesson01_recipe(seed, arm, overrides)
     images, _ = load_domain("clean", "train")
     torch.manual_seed(seed)
     G, D = recipe.networks()
@@ -156,7 +166,7 @@ class Lesson:
 LESSONS = {
     "01": Lesson(
         train_lesson01,
-        ("lesson",),
+        tuple(LESSON01_ARMS),
         (Target("confident_fraction", 0.80), Target("min_class_fraction", 0.04)),
         type(dcgan_recipe("cpu")),
     ),  # fmt: skip

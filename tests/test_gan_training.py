@@ -198,18 +198,20 @@ def test_train_gan_with_an_average_shows_the_average():
     assert not torch.equal(G_avg.net[0].weight, G.net[0].weight)
 
 
-@pytest.mark.slow
-def test_dcgan_r1_bench_prints_one_row_per_arm(capsys):
+def test_the_seeds_bench_trains_lesson01_with_and_without_r1():
     import runpy
+    from dataclasses import replace
 
     from cyclegan_lib.course.env import repo_root
 
-    script = runpy.run_path(str(repo_root() / "bench" / "dcgan_r1.py"))
-    script["main"](["--steps", "2", "--gamma", "0", "2", "2", "--seeds", "3", "--jobs", "1"])
-    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
-    assert [row[:2] for row in rows] == [["0", "3"], ["2", "3"]]  # repeated gamma dropped
-    for row in rows:
-        assert 0.0 <= float(row[2].rstrip("%")) <= 100.0
+    recipe_of = runpy.run_path(str(repo_root() / "bench" / "seeds.py"))["lesson01_recipe"]
+    lesson = dcgan_recipe()
+    assert recipe_of(0, "lesson", {}) == lesson, "seed 0 is the lesson's own run"
+    assert recipe_of(2, "no R1", {"steps": 7}) == replace(
+        lesson, r1_gamma=0.0, steps=7, seed=lesson.seed + 2
+    )
+    assert recipe_of(0, "lesson", {"r1_gamma": 5.0}).r1_gamma == 5.0
+    assert recipe_of(0, "no R1", {"r1_gamma": 5.0}).r1_gamma == 0.0, "the arm has the last word"
 
 
 def test_a_recipe_refuses_what_cannot_train():
