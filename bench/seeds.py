@@ -218,16 +218,26 @@ def record(row: dict, args: argparse.Namespace, overrides: dict) -> dict:
     return row
 
 
+LOWER_IS_BETTER = {"frechet_distance", "D_Y wobble", "seconds", "wall"}
+
+
+def worst(rows: list[dict], keys: list[str]) -> dict[str, float]:
+    """Each number at its worst seed: the highest where lower is better, else the lowest."""
+    return {key: (max if key in LOWER_IS_BETTER else min)(row[key] for row in rows) for key in keys}
+
+
 def print_table(lesson: Lesson, rows: list[dict]) -> bool:
-    """One line per (arm, seed), each arm's minimum, then the targets' verdicts."""
+    """One line per (arm, seed), each arm's worst seed per column, then the targets' verdicts."""
     keys = [key for key in rows[0] if key not in {"seed", "arm"}]
+    highest = [key for key in keys if key in LOWER_IS_BETTER]
+    print(f"row 'worst': the highest {', '.join(highest)} over the seeds, the lowest of the rest")
     print(f"{'arm':<14} {'seed':>5} " + " ".join(f"{key[:18]:>18}" for key in keys))
     for arm in dict.fromkeys(row["arm"] for row in rows):
         mine = [row for row in rows if row["arm"] == arm]
         for row in mine:
             print(f"{arm:<14} {row['seed']:>5} " + " ".join(f"{row[k]:18.4g}" for k in keys))
-        lowest = {key: min(row[key] for row in mine) for key in keys}
-        print(f"{arm:<14} {'min':>5} " + " ".join(f"{lowest[k]:18.4g}" for k in keys))
+        at_worst = worst(mine, keys)
+        print(f"{arm:<14} {'worst':>5} " + " ".join(f"{at_worst[k]:18.4g}" for k in keys))
     own = [row for row in rows if row["arm"] == lesson.arms[0]]
     all_met = True
     for target in lesson.targets:

@@ -214,6 +214,25 @@ def test_the_seeds_bench_trains_lesson01_with_and_without_r1():
     assert recipe_of(0, "no R1", {"r1_gamma": 5.0}).r1_gamma == 0.0, "the arm has the last word"
 
 
+def test_the_seeds_bench_reports_each_column_at_its_worst_seed():
+    import runpy
+
+    from cyclegan_lib.course.env import repo_root
+
+    worst = runpy.run_path(str(repo_root() / "bench" / "seeds.py"))["worst"]
+    rows = [
+        {"confident_fraction": 0.8, "frechet_distance": 6.0, "D_Y wobble": 0.1, "seconds": 90.0},
+        {"confident_fraction": 0.7, "frechet_distance": 9.0, "D_Y wobble": 0.3, "seconds": 80.0},
+    ]
+    keys = ["confident_fraction", "frechet_distance", "D_Y wobble", "seconds"]
+    assert worst(rows, keys) == {
+        "confident_fraction": 0.7,
+        "frechet_distance": 9.0,
+        "D_Y wobble": 0.3,
+        "seconds": 90.0,
+    }
+
+
 def test_a_recipe_refuses_what_cannot_train():
     with pytest.raises(ValueError, match="batch_size"):
         GanRecipe(steps=10, batch_size=0)
@@ -290,7 +309,7 @@ def test_the_seeds_bench_checks_each_seed_against_the_lessons_target(capsys, mon
         for arm in ("with y", "D without y")
         if line.startswith(arm)
     ]
-    assert seeds == ["3", "4", "min"] * 2
+    assert seeds == ["3", "4", "worst"] * 2
     assert "changes {'lr': 0.002}" in out
     assert code == 1 and "target label_accuracy >= 0.95: MISSED for seeds [3, 4]" in out
     with pytest.raises(SystemExit, match="--set 'nope=1'"):
