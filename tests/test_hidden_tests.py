@@ -43,22 +43,19 @@ def fingerprint(value: Any) -> Any:
     return value
 
 
+ARRAY_EQUALITY = ((torch.Tensor, torch.equal), (np.ndarray, np.array_equal))
+
+
 def same(a: Any, b: Any) -> bool:
     """Equal fingerprints: tensors and arrays by dtype, shape and values, the rest by type and ==."""
-    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return (
-            isinstance(a, torch.Tensor)
-            and isinstance(b, torch.Tensor)
-            and (a.dtype, a.shape) == (b.dtype, b.shape)
-            and torch.equal(a, b)
-        )
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (
-            isinstance(a, np.ndarray)
-            and isinstance(b, np.ndarray)
-            and (a.dtype, a.shape) == (b.dtype, b.shape)
-            and np.array_equal(a, b)
-        )
+    for kind, equal in ARRAY_EQUALITY:
+        if isinstance(a, kind) or isinstance(b, kind):
+            return (
+                isinstance(a, kind)
+                and isinstance(b, kind)
+                and (a.dtype, a.shape) == (b.dtype, b.shape)
+                and equal(a, b)
+            )
     if isinstance(a, tuple):
         return (
             isinstance(b, tuple)
