@@ -12,110 +12,42 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from cyclegan_lib.course.env import repo_root
 from cyclegan_lib.tools import nbtools
+from cyclegan_lib.tools.lab import CHROMIUM, CHROMIUM_FLAGS, lesson_copy, running_lab
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LESSON = "01_vanilla_gan.ipynb"
 EXPLORER_CALL = re.compile(r"(?<!\w)loss_explorer\(")
 """The widget's own cell, not ``draw_loss_explorer(...)``, its static twin."""
 ARTIFACTS = repo_root() / "build" / "test-artifacts" / "browser"
 
 
-def lesson_copy(folder: Path) -> tuple[Path, int]:
-    """Lesson 01 copied into ``folder`` (Lab saves what it runs), and its explorer cell's index."""
-    nb = nbformat.read(str(nbtools.notebooks_dir() / LESSON), 4)
+def explorer_cell(nb) -> int:
+    """The index of the cell that calls ``loss_explorer(...)``."""
     calls = [
         i
         for i, c in enumerate(nb.cells)
         if c.cell_type == "code" and EXPLORER_CALL.search(c.source)
     ]
     assert calls, f"{LESSON} has no cell calling loss_explorer(...)"
-    # the kernel the course registers; without it Lab would stop and ask which kernel to use
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    path = folder / LESSON
-    nbformat.write(nb, str(path))
-    return path, calls[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_lab(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "JupyterLab exited early"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"JupyterLab did not answer {url} in {seconds} s")
+    return calls[0]
 
 
 @pytest.fixture
 def lab(tmp_path):
-    """A JupyterLab server on 127.0.0.1 serving ``tmp_path``; yields (base url, token)."""
-    port, token = free_port(), secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel draws inline
-    env.update(HOME=str(tmp_path), COURSE_PROFILE="smoke", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
-    settings = tmp_path / "settings"
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text(json.dumps({"fetchNews": "false"}))  # no "get Jupyter news?" pop-up
-    command = [
-        str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
-        "--LabApp.expose_app_in_browser=True", "--allow-root",
-        f"--LabApp.user_settings_dir={settings}",
-    ]  # fmt: skip
-    log = open(tmp_path / "lab.log", "w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    """A JupyterLab server on 127.0.0.1 serving ``tmp_path`` in the smoke profile."""
     try:
-        wait_for_lab(f"{base}/api/status?token={token}", server)
-        yield base, token
+        with running_lab(tmp_path, "smoke") as server:
+            yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(tmp_path / "lab.log", ARTIFACTS / "jupyterlab.log")
 
@@ -151,14 +83,14 @@ def test_loss_explorer_slider_redraws_the_plot(lab, tmp_path):
     assert Path(CHROMIUM).exists(), (
         "Chromium is missing: run 'make test-browser' (apt-get install chromium)"
     )
-    base, token = lab
-    notebook, index = lesson_copy(tmp_path)
+    notebook, nb = lesson_copy(nbtools.notebooks_dir() / LESSON, tmp_path)
+    index = explorer_cell(nb)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/{notebook.name}?reset&token={token}")
+            page.goto(lab.url(f"/lab/tree/{notebook.name}?reset"))
             page.wait_for_function(
                 "window.jupyterapp?.shell?.currentWidget?.sessionContext", timeout=120_000
             )

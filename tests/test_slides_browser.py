@@ -15,10 +15,10 @@ import pytest
 
 from cyclegan_lib.course.env import repo_root
 from cyclegan_lib.tools import nbtools, slides
+from cyclegan_lib.tools.lab import CHROMIUM
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = repo_root() / "build" / "test-artefacts" / "slides"
 STEP_THROUGH = """async () => {
   const heights = [];

@@ -36,6 +36,8 @@ CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
 PLACEHOLDER = ["# YOUR CODE HERE", "raise NotImplementedError()"]
 SETUP_TAG, BADGE_TAG = "colab-setup", "colab-badge"
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+"""The kernel the course registers, which Jupyter and Lab start without asking."""
 
 
 def notebooks_dir() -> Path:
@@ -153,11 +155,7 @@ def strip_outputs(nb) -> None:
                 output["execution_count"] = position
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
 
 
 # ---------------------------------------------------------------- Colab cells
