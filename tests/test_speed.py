@@ -67,6 +67,19 @@ def test_time_iteration_refuses_a_diverged_model():
         speed.time_iteration(model, speed.random_batch(1, 32))
 
 
+def test_a_progress_bar_sees_every_timed_iteration_and_no_warmup():
+    model = speed.build_model(TINY_SPEC, torch.device("cpu"))
+    shown = []
+
+    def progress(iterations):
+        for i in iterations:
+            shown.append(i)
+            yield i
+
+    speed.seconds_per_iteration(model, speed.random_batch(1, 32), 2, warmup=1, progress=progress)
+    assert shown == [0, 1]
+
+
 def test_models_of_one_spec_start_from_the_same_weights():
     first, second = (speed.build_model(TINY_SPEC, torch.device("cpu")) for _ in range(2))
     for key, value in first.netG_A.state_dict().items():

@@ -55,6 +55,20 @@ def test_toy_gan_trains_and_is_seeded():
     assert gan_a.samples().shape == (1000, 2)
 
 
+def test_a_progress_bar_sees_every_round_and_changes_nothing():
+    shown = []
+
+    def progress(rounds):
+        for i in rounds:
+            shown.append(i)
+            yield i
+
+    watched, plain = (ToyGAN(batch_size=16, hidden=8, seed=1) for _ in range(2))
+    assert watched.train(3, progress=progress) == plain.train(3)
+    assert shown == [0, 1, 2] and watched.iterations == 3
+    assert torch.equal(watched.samples(), plain.samples())
+
+
 def test_more_d_steps_update_d_more_often():
     gan = ToyGAN(d_steps=3, g_steps=1, batch_size=16, hidden=8)
     calls = []

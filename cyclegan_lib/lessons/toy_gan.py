@@ -13,7 +13,7 @@ eight well separated modes one can *count* what the generator has learnt:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -137,9 +137,13 @@ class ToyGAN:
     def real(self, n: int) -> torch.Tensor:
         return sample_mixture(n, self.centers, self.std, self.rng)
 
-    def train(self, iterations: int) -> dict[str, float]:
-        """Run ``iterations`` rounds of D then G updates; return the last losses."""
-        for _ in range(iterations):
+    def train(
+        self, iterations: int, progress: Callable[[range], Iterable[int]] | None = None
+    ) -> dict[str, float]:
+        """Run ``iterations`` rounds of D then G updates; return the last losses.
+        ``progress`` (a tqdm bar, say) wraps the rounds."""
+        rounds = range(iterations) if progress is None else progress(range(iterations))
+        for _ in rounds:
             for _ in range(self.d_steps):
                 fake = self.G(self.noise(self.batch_size)).detach()
                 d_loss = self.d_loss_fn(self.D(self.real(self.batch_size)), self.D(fake))

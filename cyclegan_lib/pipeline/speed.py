@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -64,11 +64,19 @@ def time_iteration(model: BaseModel, batch: dict) -> float:
     return elapsed
 
 
-def seconds_per_iteration(model: BaseModel, batch: dict, iters: int, warmup: int = 1) -> float:
-    """Median wall time of ``iters`` training iterations after ``warmup`` untimed ones."""
+def seconds_per_iteration(
+    model: BaseModel,
+    batch: dict,
+    iters: int,
+    warmup: int = 1,
+    progress: Callable[[range], Iterable[int]] | None = None,
+) -> float:
+    """Median wall time of ``iters`` training iterations after ``warmup`` untimed ones;
+    ``progress`` (a tqdm bar, say) wraps the timed iterations."""
     for _ in range(warmup):
         time_iteration(model, batch)
-    return statistics.median(time_iteration(model, batch) for _ in range(iters))
+    timed = range(iters) if progress is None else progress(range(iters))
+    return statistics.median(time_iteration(model, batch) for _ in timed)
 
 
 # ---------------------------------------------------------------- one row of the speed table
