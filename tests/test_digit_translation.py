@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from cyclegan_lib.course.digits import PairedDigits, UnpairedDigits, paired_digits
+from cyclegan_lib.course.digits import (
+    PairedDigits,
+    UnpairedDigits,
+    UnpairedDomains,
+    paired_digits,
+)
 from cyclegan_lib.course.env import seed_everything
 from cyclegan_lib.lessons.digit_translation import (
     DigitRecipe,
@@ -133,7 +138,10 @@ def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch)
     from cyclegan_lib.lessons import digit_translation
 
     recipe = DigitRecipe(**TINY)
-    arms = {"cycle": {"lambda_cycle": 10.0, "lambda_y": 1.0}, "no cycle": {"lambda_cycle": 0.0}}
+    arms = {
+        "cycle": {"lambda_cycle": 10.0, "lambda_y": 1.0, "snapshot_every": 2},
+        "no cycle": {"lambda_cycle": 0.0},
+    }
     side_by_side = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
     monkeypatch.setattr(digit_translation, "cpu_budget", lambda: 1)
     in_turn = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
@@ -145,6 +153,10 @@ def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch)
             weights = side_by_side[name].generators[key].state_dict()
             for param, value in in_turn[name].generators[key].state_dict().items():
                 assert torch.equal(weights[param], value), (name, key, param)
+    kept = side_by_side["cycle"].snapshots
+    assert sorted(kept) == [2, 3] and side_by_side["no cycle"].snapshots == {}
+    for param, value in in_turn["cycle"].snapshots[2]["G"].items():
+        assert torch.equal(kept[2]["G"][param], value), param
     assert side_by_side["no cycle"].history["cycle_A"] == [0.0] * recipe.steps
     assert min(side_by_side["cycle"].history["cycle_A"]) > 0
 
@@ -199,3 +211,35 @@ def test_arms_on_a_gpu_train_one_after_the_other_in_this_process(monkeypatch):
     runs = digit_translation.train_cyclegan_arms(None, DigitRecipe(steps=1, device="cuda"), arms)
     assert runs == arms
     assert trained == [("cuda", arms["cycle"]), ("cuda", arms["no cycle"])]
+
+
+def test_snapshots_copy_the_generators_without_changing_the_training(unpaired):
+    recipe = DigitRecipe(**TINY)
+    kept = train_cyclegan_digits(unpaired, recipe, snapshot_every=2, show_progress=False)
+    plain = train_cyclegan_digits(unpaired, recipe, show_progress=False)
+    assert kept.history == plain.history and plain.snapshots == {}
+    assert sorted(kept.snapshots) == [2, 3]  # every 2 steps, and the last
+    final = kept.generators_at(3)
+    for key in ("G", "F"):
+        for name, value in kept.generators[key].state_dict().items():
+            assert torch.equal(final[key].state_dict()[name], value), (key, name)
+    earlier = kept.generators_at(2)["G"].state_dict()
+    assert any(not torch.equal(earlier[k], v) for k, v in final["G"].state_dict().items())
+    with pytest.raises(KeyError, match="kept: \\[2, 3\\]"):
+        kept.generators_at(1)
+
+
+def test_config_takes_the_channels_and_the_identity_weight():
+    config = cyclegan_config(DigitRecipe(steps=1), lambda_identity=0.5, input_nc=3, output_nc=3)
+    assert (config.input_nc, config.output_nc, config.lambda_identity) == (3, 3, 0.5)
+
+
+def test_colour_to_colour_trains_with_the_identity_loss(paired):
+    colours = UnpairedDomains(paired.color[:20], paired.labels[:20],
+                              paired.color[20:].flip(-1), paired.labels[20:])  # fmt: skip
+    recipe = DigitRecipe(**TINY)
+    run = train_cyclegan_digits(colours, recipe, lambda_identity=0.5, show_progress=False)
+    assert translate(run.generators["G"], colours.x[:2]).shape == (2, 3, 32, 32)
+    assert min(run.history["idt_A"]) > 0 and min(run.history["idt_B"]) > 0
+    without = train_cyclegan_digits(colours, recipe, show_progress=False)
+    assert without.history["idt_A"] == [0.0] * recipe.steps

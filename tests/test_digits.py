@@ -96,3 +96,31 @@ def test_full_mnist_without_network_says_so(monkeypatch, tmp_path):
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
     with pytest.raises(digits.DataUnavailableError, match="embedded 5,000 digits"):
         digits.load_full_mnist(tmp_path)
+
+
+def test_thicken_grows_every_stroke_by_one_pixel():
+    dot = np.zeros((1, 5, 5), np.uint8)
+    dot[0, 2, 2] = 200
+    bold = digits.thicken(dot)
+    assert bold[0, 1:4, 1:4].tolist() == [[200] * 3] * 3 and bold.sum() == 9 * 200
+    edge = np.zeros((1, 4, 4), np.uint8)
+    edge[0, 0, 0] = 9
+    assert np.argwhere(digits.thicken(edge)[0]).tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
+def test_bold_digits_share_the_photos_of_the_colour_digits():
+    color, bold = digits.color_images("test")[:50], digits.bold_color_images("test")[:50]
+    background = digits.bold_background("test")[:50, 0].numpy()
+    assert np.array_equal(color[background], bold[background])  # the same photo pixels
+    assert not np.array_equal(color, bold)  # and other strokes
+    assert 0.3 < background.mean() < 0.95
+
+
+def test_bold_pair_has_two_colour_domains_from_disjoint_halves():
+    bold, unpaired = digits.unpaired_bold("train"), digits.unpaired_digits("train")
+    assert bold.x.shape == bold.y.shape == (2000, 3, 32, 32)
+    assert torch.equal(bold.x_labels, unpaired.clean_labels)
+    assert torch.equal(bold.y_labels, unpaired.color_labels)
+    first = digits.first_halves(digits.paired_digits("train").labels)
+    assert torch.equal(bold.x, digits.load_domain("color", "train")[0][first])
+    assert torch.equal(bold.y, digits.to_tensor(digits.bold_color_images("train"))[~first])

@@ -144,10 +144,10 @@ def test_the_parent_counts_steps_and_draws_each_arms_latest_samples(shown, monke
 
 
 def test_watching_a_run_does_not_change_its_training():
-    from cyclegan_lib.course.digits import paired_digits
+    from cyclegan_lib.course.digits import UnpairedDigits, paired_digits
 
     data = paired_digits("test")
-    unpaired = dt.UnpairedDigits(data.clean[:20], data.labels[:20], data.color[20:40],
+    unpaired = UnpairedDigits(data.clean[:20], data.labels[:20], data.color[20:40],
                                  data.labels[20:40])  # fmt: skip
     recipe = dt.DigitRecipe(steps=3, batch_size=4, ngf=4, ndf=4, netG="resnet_1blocks")
     seen = []

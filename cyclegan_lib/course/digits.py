@@ -9,7 +9,9 @@
 Both come as float tensors in [-1, 1] (the range of a ``tanh`` generator) with
 integer labels, split once, stratified and seeded, into 4,000 train / 1,000 test.
 The translation lessons use a *paired* view (the same digit in both domains,
-pix2pix) and an *unpaired* view (disjoint halves, CycleGAN).
+pix2pix) and an *unpaired* view (disjoint halves, CycleGAN). Lesson 06 adds a
+colour-to-colour pair: the colour digits and the same digits drawn bold on the same
+photos (:func:`unpaired_bold`), both with three channels.
 """
 
 from __future__ import annotations
@@ -154,13 +156,33 @@ class PairedDigits:
 
 
 @dataclass(frozen=True)
-class UnpairedDigits:
-    """Two disjoint halves: clean digits from one, colour digits from the other."""
+class UnpairedDomains:
+    """Two disjoint halves of the digits: images of domain X from one, of domain Y from the other."""
 
-    clean: torch.Tensor
-    clean_labels: torch.Tensor
-    color: torch.Tensor
-    color_labels: torch.Tensor
+    x: torch.Tensor
+    x_labels: torch.Tensor
+    y: torch.Tensor
+    y_labels: torch.Tensor
+
+
+class UnpairedDigits(UnpairedDomains):
+    """X = clean digits from one half, Y = colour digits from the other (lessons 04 and 06)."""
+
+    @property
+    def clean(self) -> torch.Tensor:
+        return self.x
+
+    @property
+    def clean_labels(self) -> torch.Tensor:
+        return self.x_labels
+
+    @property
+    def color(self) -> torch.Tensor:
+        return self.y
+
+    @property
+    def color_labels(self) -> torch.Tensor:
+        return self.y_labels
 
 
 def paired_digits(split: str = "train") -> PairedDigits:
@@ -170,18 +192,69 @@ def paired_digits(split: str = "train") -> PairedDigits:
     return PairedDigits(clean, color, labels)
 
 
+def first_halves(labels: torch.Tensor) -> torch.Tensor:
+    """A boolean mask of the first half of each class's members, in their order."""
+    first_half = torch.zeros(len(labels), dtype=torch.bool)
+    for digit in range(10):
+        members = torch.nonzero(labels == digit).flatten()
+        first_half[members[: len(members) // 2]] = True
+    return first_half
+
+
 def unpaired_digits(split: str = "train") -> UnpairedDigits:
     """The unpaired view (CycleGAN): each half of each class goes to one domain only."""
     paired = paired_digits(split)
-    first_half = torch.zeros(len(paired.labels), dtype=torch.bool)
-    for digit in range(10):
-        members = torch.nonzero(paired.labels == digit).flatten()
-        first_half[members[: len(members) // 2]] = True
+    first_half = first_halves(paired.labels)
     return UnpairedDigits(
-        clean=paired.clean[first_half],
-        clean_labels=paired.labels[first_half],
-        color=paired.color[~first_half],
-        color_labels=paired.labels[~first_half],
+        x=paired.clean[first_half],
+        x_labels=paired.labels[first_half],
+        y=paired.color[~first_half],
+        y_labels=paired.labels[~first_half],
+    )
+
+
+def thicken(digits: np.ndarray) -> np.ndarray:
+    """uint8 (N, H, W) digits drawn bold: each pixel takes the brightest of its 3x3 neighbours,
+    so every stroke grows by one pixel on each side (a morphological dilation)."""
+    _, height, width = digits.shape
+    padded = np.pad(digits, ((0, 0), (1, 1), (1, 1)))
+    shifted = [padded[:, i : i + height, j : j + width] for i in range(3) for j in range(3)]
+    return np.max(shifted, axis=0)
+
+
+def bold_color_images(split: str = "train", seed: int = COLOR_SEED) -> np.ndarray:
+    """uint8 (N, 32, 32, 3) colour digits drawn bold (:func:`thicken`) on the very photo crops
+    of :func:`color_images`: the crops are drawn from the seed alone, whatever the digits."""
+    digits, _ = raw_digits(split)
+    return blend_with_photos(thicken(digits), seed + (0 if split == "train" else 1))
+
+
+def bold_background(split: str = "train") -> torch.Tensor:
+    """Where a split's bold digits leave the photo untouched: a bool (N, 1, 32, 32) mask.
+
+    There the colour digit and its bold version show the same photo pixels, so a perfect
+    translation between them leaves these pixels as they are.
+    """
+    digits, _ = raw_digits(split)
+    return torch.from_numpy(thicken(digits) == 0)[:, None]
+
+
+def unpaired_bold(split: str = "train") -> UnpairedDomains:
+    """A colour-to-colour pair (lesson 06): X = colour digits from one half of each class,
+    Y = colour digits drawn bold (:func:`bold_color_images`) from the other half.
+
+    Both domains have three channels and share their colours (the same photos), so the
+    identity loss applies. A digit's perfect translation into Y is known: the same digit
+    drawn bold on the same photo crop.
+    """
+    paired = paired_digits(split)
+    first_half = first_halves(paired.labels)
+    bold = to_tensor(bold_color_images(split))
+    return UnpairedDomains(
+        x=paired.color[first_half],
+        x_labels=paired.labels[first_half],
+        y=bold[~first_half],
+        y_labels=paired.labels[~first_half],
     )
 
 

@@ -19,6 +19,7 @@ batches and image-pool draws.
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cyclegan_lib.course.digits import PairedDigits, UnpairedDigits
+from cyclegan_lib.course.digits import PairedDigits, UnpairedDomains
 from cyclegan_lib.course.env import cpu_budget, seed_everything
 from cyclegan_lib.course.metrics import evaluate_digits
 from cyclegan_lib.course.plotting import progress
@@ -75,18 +76,46 @@ class DigitRecipe:
         return round(self.steps * self.decay_fraction)
 
 
+Weights = dict[str, torch.Tensor]
+"""A network's ``state_dict``."""
+
+
 @dataclass
 class TrainingRun:
-    """What a training function returns: the trained generators, per-step losses, wall time."""
+    """What a training function returns: the trained generators, per-step losses, wall time.
+
+    ``snapshots`` maps a step to copies of the generators' weights after it (on the CPU),
+    when the training function was asked to keep them.
+    """
 
     generators: dict[str, nn.Module]
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
     model: BaseModel | L1OnlyModel | None = None
+    snapshots: dict[int, dict[str, Weights]] = field(default_factory=dict)
 
     def record(self, losses: dict[str, float]) -> None:
         for name, value in losses.items():
             self.history.setdefault(name, []).append(value)
+
+    def keep_snapshot(self, step: int) -> None:
+        """Copy every generator's weights to the CPU, under ``step``: later steps leave them be."""
+        self.snapshots[step] = {
+            name: {
+                key: value.detach().to("cpu", copy=True) for key, value in net.state_dict().items()
+            }
+            for name, net in self.generators.items()
+        }
+
+    def generators_at(self, step: int) -> dict[str, nn.Module]:
+        """Copies of the generators with the weights they had after ``step`` (a kept snapshot)."""
+        if step not in self.snapshots:
+            raise KeyError(f"no snapshot at step {step}; kept: {sorted(self.snapshots)}")
+        copies = {}
+        for name, net in self.generators.items():
+            copies[name] = copy.deepcopy(net)
+            copies[name].load_state_dict(self.snapshots[step][name])
+        return copies
 
 
 def batch_indices(
@@ -133,19 +162,25 @@ def cyclegan_config(
     lambda_cycle: float = 10.0,
     pool_size: int = 50,
     lambda_y: float | None = None,
+    lambda_identity: float = 0.0,
+    input_nc: int = 1,
+    output_nc: int = 3,
 ) -> ModelConfig:
     """CycleGAN's defaults (instance norm, LSGAN, pool 50, λ=10) at the recipe's scale.
 
-    A = X = clean digits (1 channel), B = Y = colour digits (3 channels). The
-    identity loss is off: it compares G(y) with y, which needs G to accept its
-    own output domain, impossible when X and Y have different channel counts
-    (the reference refuses it too). ``lambda_cycle`` weighs ||F(G(x)) - x||₁ (the
+    A = X with ``input_nc`` channels, B = Y with ``output_nc``: by default clean digits
+    (1 channel) and colour digits (3). ``lambda_cycle`` weighs ||F(G(x)) - x||₁ (the
     reference's ``lambda_A``) and ``lambda_y``, if given, ||G(F(y)) - y||₁ (``lambda_B``).
+    The identity loss (Zhu et al. 2017, Sec. 5.2) is off by default: it compares G(y)
+    with y, which needs G to accept its own output domain, impossible when X and Y have
+    different channel counts (the model refuses it, as the reference does). Between two
+    colour domains ``lambda_identity`` sets its weight, relative to the cycles' (the
+    paper's 0.5).
     """
     return ModelConfig.for_model(
         "cycle_gan",
-        input_nc=1,
-        output_nc=3,
+        input_nc=input_nc,
+        output_nc=output_nc,
         netG=recipe.netG,
         ngf=recipe.ngf,
         ndf=recipe.ndf,
@@ -157,7 +192,7 @@ def cyclegan_config(
         lr=recipe.lr,
         lambda_A=lambda_cycle,
         lambda_B=lambda_cycle if lambda_y is None else lambda_y,
-        lambda_identity=0.0,
+        lambda_identity=lambda_identity,
     )
 
 
@@ -226,6 +261,7 @@ def live_watch(recipe: DigitRecipe, title: str) -> Watch:
 
 def _train(
     model: BaseModel | L1OnlyModel,
+    generators: dict[str, nn.Module],
     make_batch,
     recipe: DigitRecipe,
     description: str,
@@ -233,18 +269,21 @@ def _train(
     plotted: Mapping[str, str] | None = None,
     show_progress: bool = True,
     watch: Watch | None = None,
+    snapshot_every: int = 0,
 ) -> TrainingRun:
     """The loop both lessons share: set_input, optimize_parameters, step the LR schedule.
 
     After each step ``watch`` gets the losses named in ``plotted`` (renamed to its values;
     all of them without it) and ``samples``; by default, with ``show_progress``, it is a
-    live view (:func:`live_watch`) under the progress bar. Neither changes the training:
-    samples are made in evaluation mode, without gradients and from no random stream.
+    live view (:func:`live_watch`) under the progress bar. With ``snapshot_every`` the
+    run keeps a copy of the ``generators``' weights every so many steps and after the
+    last. None of these changes the training: samples are made in evaluation mode,
+    without gradients and from no random stream, and snapshots only copy.
     """
     if watch is None and show_progress:
         watch = live_watch(recipe, description)
     schedulers = linear_decay_schedulers(model.optimizers, recipe)
-    run = TrainingRun(generators={}, model=model)
+    run = TrainingRun(generators=generators, model=model)
     start = time.perf_counter()
     model.train()
     steps = range(recipe.steps)
@@ -257,6 +296,8 @@ def _train(
         if watch is not None:
             shown = losses if plotted is None else {plotted[k]: losses[k] for k in plotted}
             watch(step + 1, shown, samples)
+        if snapshot_every and ((step + 1) % snapshot_every == 0 or step + 1 == recipe.steps):
+            run.keep_snapshot(step + 1)
     model.eval()
     run.seconds = time.perf_counter() - start
     return run
@@ -296,9 +337,10 @@ def train_pix2pix_digits(
     model = Pix2PixModel(pix2pix_config(recipe, lambda_L1), recipe.device, generator)
     samples = _paired_samples(data, model.netG)
     batches = _paired_batches(data, recipe)
-    run = _train(model, batches, recipe, "pix2pix", samples, show_progress=show_progress)
-    run.generators = {"G": model.netG}
-    return run
+    generators = {"G": model.netG}
+    return _train(
+        model, generators, batches, recipe, "pix2pix", samples, show_progress=show_progress
+    )
 
 
 def train_l1_only_digits(
@@ -308,9 +350,8 @@ def train_l1_only_digits(
     seed_everything(recipe.seed)  # the same initial G as the cGAN arm
     model = L1OnlyModel(pix2pix_config(recipe, lambda_L1), recipe.device)
     samples = _paired_samples(data, model.netG)
-    run = _train(model, _paired_batches(data, recipe), recipe, "L1 only", samples)
-    run.generators = {"G": model.netG}
-    return run
+    batches = _paired_batches(data, recipe)
+    return _train(model, {"G": model.netG}, batches, recipe, "L1 only", samples)
 
 
 CYCLEGAN_PLOTTED = {"G_A": "G fools D_Y", "D_A": "D_Y", "cycle_A": "λ·cycle x"}
@@ -318,44 +359,59 @@ CYCLEGAN_PLOTTED = {"G_A": "G fools D_Y", "D_A": "D_Y", "cycle_A": "λ·cycle x"
 
 
 def train_cyclegan_digits(
-    data: UnpairedDigits,
+    data: UnpairedDomains,
     recipe: DigitRecipe,
     lambda_cycle: float = 10.0,
     pool_size: int = 50,
     lambda_y: float | None = None,
+    lambda_identity: float = 0.0,
+    snapshot_every: int = 0,
     show_progress: bool = True,
     watch: Watch | None = None,
 ) -> TrainingRun:
     """CycleGAN (Zhu et al. 2017, eq. 3 with LSGAN) on the unpaired halves.
 
-    X = clean digits and Y = colour digits are drawn independently, so no batch
-    holds a pair. ``lambda_cycle=0`` is the no-cycle ablation. Returns a run
-    with ``generators["G"]`` (X -> Y, the reference's G_A) and ``generators["F"]``
-    (Y -> X, G_B). ``watch`` sees G's adversarial pair and the x-cycle loss
-    (:data:`CYCLEGAN_PLOTTED`) and G(x) of fixed digits x after every step.
+    X = ``data.x`` (clean digits in lesson 04) and Y = ``data.y`` (colour digits) are
+    drawn independently, so no batch holds a pair; the generators take the channels of
+    their domains. ``lambda_cycle=0`` is the no-cycle ablation; ``lambda_identity`` adds
+    the identity loss (Sec. 5.2), which needs X and Y with the same channels. Returns a
+    run with ``generators["G"]`` (X -> Y, the reference's G_A) and ``generators["F"]``
+    (Y -> X, G_B), and with ``snapshot_every`` their weights every so many steps and
+    after the last (``run.generators_at(step)``). ``watch`` sees G's adversarial pair
+    and the x-cycle loss (:data:`CYCLEGAN_PLOTTED`) and G(x) of fixed digits x after
+    every step.
     """
     generator = seed_everything(recipe.seed)
-    config = cyclegan_config(recipe, lambda_cycle, pool_size, lambda_y)
+    channels = {"input_nc": data.x.shape[1], "output_nc": data.y.shape[1]}
+    config = cyclegan_config(recipe, lambda_cycle, pool_size, lambda_y, lambda_identity, **channels)
     model = CycleGANModel(config, recipe.device, generator)
     stream = batch_generator(recipe)
-    x_batches = list(batch_indices(len(data.clean), recipe.batch_size, recipe.steps, stream))
-    y_batches = list(batch_indices(len(data.color), recipe.batch_size, recipe.steps, stream))
+    x_batches = list(batch_indices(len(data.x), recipe.batch_size, recipe.steps, stream))
+    y_batches = list(batch_indices(len(data.y), recipe.batch_size, recipe.steps, stream))
 
     def make_batch(step: int) -> dict:
-        x, y = data.clean[x_batches[step]], data.color[y_batches[step]]
+        x, y = data.x[x_batches[step]], data.y[y_batches[step]]
         return {"A": x, "B": y, "A_paths": [], "B_paths": []}
 
-    x = data.clean[:PREVIEW_IMAGES]
+    x = data.x[:PREVIEW_IMAGES]
 
     def samples() -> Rows:
         return {"x": x, "G(x)": translate(model.netG_A, x)}
 
     description = "CycleGAN" if config.lambda_A else "no cycle"
-    run = _train(
-        model, make_batch, recipe, description, samples, CYCLEGAN_PLOTTED, show_progress, watch
+    generators = {"G": model.netG_A, "F": model.netG_B}
+    return _train(
+        model,
+        generators,
+        make_batch,
+        recipe,
+        description,
+        samples,
+        CYCLEGAN_PLOTTED,
+        show_progress,
+        watch,
+        snapshot_every,
     )
-    run.generators = {"G": model.netG_A, "F": model.netG_B}
-    return run
 
 
 @dataclass
@@ -444,9 +500,10 @@ def _follow(messages, futures: list[Future], total: int, desc: str, view: LiveTr
 
 
 def _train_arm_alone(
-    data: UnpairedDigits, recipe: DigitRecipe, arm: str, weights: dict, threads: int, every: int
+    data: UnpairedDomains, recipe: DigitRecipe, arm: str, settings: dict, threads: int, every: int
 ) -> TrainingRun:
-    """One arm in a worker process, on ``threads`` threads; only generators and history come back.
+    """One arm in a worker process, on ``threads`` threads; generators, history and snapshots
+    come back.
 
     Its steps and previews go to the parent (:class:`ArmReporter`), which draws them: a
     worker's own output would reach the Jupyter server's log, not the notebook.
@@ -455,17 +512,18 @@ def _train_arm_alone(
         raise RuntimeError("_train_arm_alone runs in a worker of train_cyclegan_arms only")
     torch.set_num_threads(threads)
     reporter = ArmReporter(_messages.put, arm, every, recipe.steps)
-    run = train_cyclegan_digits(data, recipe, **weights, show_progress=False, watch=reporter)
+    run = train_cyclegan_digits(data, recipe, **settings, show_progress=False, watch=reporter)
     run.model = None  # discriminators, optimisers and pools stay in the worker
     return run
 
 
 def train_cyclegan_arms(
-    data: UnpairedDigits, recipe: DigitRecipe, arms: dict[str, dict]
+    data: UnpairedDomains, recipe: DigitRecipe, arms: dict[str, dict]
 ) -> dict[str, TrainingRun]:
     """Train the arms of an ablation side by side: one process per arm, sharing the CPUs.
 
-    ``arms`` maps a name to the loss weights of :func:`train_cyclegan_digits`, e.g.
+    ``arms`` maps a name to keyword arguments of :func:`train_cyclegan_digits` (loss
+    weights, ``snapshot_every``), e.g.
     ``{"cycle": {"lambda_cycle": 10.0}, "no cycle": {"lambda_cycle": 0.0}}``. At batch
     size 4 these models keep one core about as busy as two (a step took 102 ms on one
     thread and 110 ms on two, on the course's 2-core machine), so with a core per arm
@@ -482,7 +540,7 @@ def train_cyclegan_arms(
     workers = min(len(arms), cpu_budget())
     if workers < 2 or recipe.device != "cpu":
         return {
-            name: train_cyclegan_digits(data, recipe, **weights) for name, weights in arms.items()
+            name: train_cyclegan_digits(data, recipe, **settings) for name, settings in arms.items()
         }
     title = " | ".join(arms)
     view = LiveTraining(every=max(1, recipe.steps // LIVE_DRAWS), title=title)
@@ -494,8 +552,8 @@ def train_cyclegan_arms(
     ) as pool:
         threads = cpu_budget() // workers
         futures = {
-            name: pool.submit(_train_arm_alone, data, recipe, name, weights, threads, every)
-            for name, weights in arms.items()
+            name: pool.submit(_train_arm_alone, data, recipe, name, settings, threads, every)
+            for name, settings in arms.items()
         }
         _follow(messages, list(futures.values()), len(arms) * recipe.steps, title, view)
         return {name: future.result() for name, future in futures.items()}
