@@ -1,5 +1,7 @@
 """Small-scale pix2pix / CycleGAN training on the digits: batches, schedule, arms, evaluation."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -138,14 +140,17 @@ def test_arms_side_by_side_match_arms_one_after_the_other(unpaired, monkeypatch)
     from cyclegan_lib.lessons import digit_translation
 
     recipe = DigitRecipe(**TINY)
+    flipped = UnpairedDomains(unpaired.x.flip(-1), unpaired.x_labels, unpaired.y, unpaired.y_labels)
     arms = {
         "cycle": {"lambda_cycle": 10.0, "lambda_y": 1.0, "snapshot_every": 2},
         "no cycle": {"lambda_cycle": 0.0},
+        "flipped x, 2 steps": {"data": flipped, "recipe": replace(recipe, steps=2)},
     }
     side_by_side = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
     monkeypatch.setattr(digit_translation, "cpu_budget", lambda: 1)
     in_turn = digit_translation.train_cyclegan_arms(unpaired, recipe, arms)
-    assert list(side_by_side) == list(in_turn) == ["cycle", "no cycle"]
+    assert list(side_by_side) == list(in_turn) == list(arms)
+    assert len(side_by_side["flipped x, 2 steps"].history["cycle_A"]) == 2
     for name in arms:
         assert side_by_side[name].history == in_turn[name].history, name
         assert side_by_side[name].model is None and in_turn[name].model is not None
@@ -211,6 +216,29 @@ def test_arms_on_a_gpu_train_one_after_the_other_in_this_process(monkeypatch):
     runs = digit_translation.train_cyclegan_arms(None, DigitRecipe(steps=1, device="cuda"), arms)
     assert runs == arms
     assert trained == [("cuda", arms["cycle"]), ("cuda", arms["no cycle"])]
+
+
+def test_an_arm_may_bring_its_own_data_and_recipe(monkeypatch):
+    import cyclegan_lib.lessons.digit_translation as digit_translation
+
+    trained = []
+
+    def fake_train(data, recipe, **settings):
+        trained.append((data, recipe.steps, settings))
+
+    monkeypatch.setattr(digit_translation, "train_cyclegan_digits", fake_train)
+    monkeypatch.setattr(digit_translation, "cpu_budget", lambda: 1)  # one after the other
+    short = DigitRecipe(steps=2)
+    arms = {
+        "shared": {"lambda_cycle": 10.0},
+        "own": {"data": "other pair", "recipe": short, "lambda_identity": 0.5},
+    }
+    digit_translation.train_cyclegan_arms("pair", DigitRecipe(steps=5), arms)
+    assert trained == [
+        ("pair", 5, {"lambda_cycle": 10.0}),
+        ("other pair", 2, {"lambda_identity": 0.5}),
+    ]
+    assert "data" in arms["own"]  # the caller's settings are left as they were
 
 
 def test_snapshots_copy_the_generators_without_changing_the_training(unpaired):

@@ -143,6 +143,15 @@ def test_the_parent_counts_steps_and_draws_each_arms_latest_samples(shown, monke
     assert view.curves["cycle: D_Y"] == ([1, 2, 4], [0.5, 0.5, 0.5])
 
 
+def test_arms_with_the_same_inputs_share_one_x_row():
+    view = dt.ArmsView(Bar([]), LiveTraining(every=1, enabled=False))
+    clean, colour = np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 9, np.uint8)
+    for arm, x in (("cycle", clean), ("no cycle", clean), ("bold", colour), ("bold 2", colour)):
+        view.receive(dt.ArmPreview(arm, 1, {}, {"x": x, "G(x)": x}))
+    assert list(view.rows) == ["x", "cycle: G(x)", "no cycle: G(x)", "bold: x", "bold: G(x)",
+                               "bold 2: G(x)"]  # fmt: skip
+
+
 def test_watching_a_run_does_not_change_its_training():
     from cyclegan_lib.course.digits import UnpairedDigits, paired_digits
 
