@@ -10,6 +10,7 @@ from cyclegan_lib.course.digits import UnpairedDigits
 from cyclegan_lib.lessons.debugging import (
     ResizeConv,
     best_step,
+    colour_report,
     colour_shift,
     correct_labels,
     distances_by_sample_size,
@@ -141,3 +142,30 @@ def test_score_snapshots_scores_every_kept_step_on_each_half():
     row = scores[2]
     assert row["validation"] == (row["G(x) validation"] + row["F(y) validation"]) / 2
     assert all(0.0 <= value <= 1.0 for value in row.values())
+
+
+def unchanged() -> nn.Module:
+    """A generator that returns its RGB input: a 1x1 convolution with identity weights."""
+    conv = nn.Conv2d(3, 3, kernel_size=1)
+    with torch.no_grad():
+        conv.weight.copy_(torch.eye(3).view(3, 3, 1, 1))
+        conv.bias.zero_()
+    return conv
+
+
+def test_colour_report_of_generators_that_change_nothing():
+    from cyclegan_lib.course.digits import bold_background, bold_color_images, paired_digits
+    from cyclegan_lib.course.digits import to_tensor as as_images
+
+    data = paired_digits("test")
+    x, labels = data.color[:30], data.labels[:30]
+    y = as_images(bold_color_images("test")[:30])
+    report = colour_report({"G": unchanged(), "F": unchanged()}, x, y,
+                           bold_background("test")[:30], labels)  # fmt: skip
+    assert report["background shift G(x)"] == pytest.approx(0.0, abs=1e-5)
+    assert report["G(y) vs y"] == pytest.approx(0.0, abs=1e-5)
+    assert report["colour shift G(x)"] == pytest.approx(colour_shift(x, y))
+    assert report["colour shift G(x)"] > 1  # the bold strokes change the mean colour
+    assert report["colour shift F(y)"] == pytest.approx(colour_shift(y, x))
+    assert report["G(x) accuracy"] == correct_labels(x, "color", labels).float().mean().item()
+    assert report["F(y) accuracy"] == correct_labels(y, "color", labels).float().mean().item()

@@ -183,3 +183,31 @@ def colour_shift(
     pixels = weights.sum(dim=(2, 3)).clamp(min=1)
     means = [(images * weights).sum(dim=(2, 3)) / pixels for images in (translated, target)]
     return (means[0] - means[1]).abs().mean().item() * 127.5
+
+
+def colour_report(
+    generators: Mapping[str, nn.Module],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    background: torch.Tensor,
+    labels: torch.Tensor,
+    domain: str = "color",
+) -> dict[str, float]:
+    """How a run between two colour domains treats colours (:func:`colour_shift`, in levels).
+
+    ``x[i]`` is a test image of X and ``y[i]`` its perfect translation into Y, both showing
+    digit ``labels[i]``; ``background`` marks the pixels that a perfect translation keeps.
+    Returns the shift of G(x) on the background (from x there) and over the whole image
+    (from y), of F(y) (from x), of G(y) (from y: what the identity loss asks for), and the
+    label accuracy of G(x) and F(y) read by ``domain``'s classifier.
+    """
+    G, F = generators["G"], generators["F"]
+    g_x, f_y, g_y = translate(G, x), translate(F, y), translate(G, y)
+    return {
+        "background shift G(x)": colour_shift(g_x, x, where=background),
+        "colour shift G(x)": colour_shift(g_x, y),
+        "colour shift F(y)": colour_shift(f_y, x),
+        "G(y) vs y": colour_shift(g_y, y),
+        "G(x) accuracy": correct_labels(g_x, domain, labels).float().mean().item(),
+        "F(y) accuracy": correct_labels(f_y, domain, labels).float().mean().item(),
+    }
