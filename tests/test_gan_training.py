@@ -258,7 +258,10 @@ def test_the_lessons_recipes_train_longer_outside_the_smoke_profile():
         smoke, cpu, gpu = (recipe_of(profile) for profile in ("smoke", "cpu", "gpu"))
         assert smoke.steps < cpu.steps <= gpu.steps
         assert smoke.lr == cpu.lr == gpu.lr, "a profile changes how long, not how"
+        assert smoke.betas == cpu.betas == gpu.betas
     assert dcgan_recipe("cpu").r1_gamma > 0 and conditional_recipe("cpu").r1_gamma == 0
+    assert dcgan_recipe("cpu").betas == (0.0, 0.99), "lesson 01 trains without momentum"
+    assert conditional_recipe("cpu").betas == gan_training.ADAM_BETAS
 
 
 def test_train_gan_decays_both_learning_rates_over_the_last_fraction(monkeypatch):

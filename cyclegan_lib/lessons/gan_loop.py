@@ -89,9 +89,13 @@ class GanRecipe:
 
 
 def dcgan_recipe(profile: str | None = None) -> GanRecipe:
-    """Lesson 01's DCGAN: Adam lr 1e-3 and R1 with gamma 2 (chosen in the lesson's section 7)."""
+    """Lesson 01's DCGAN: Adam lr 1e-3 with betas (0, 0.99), R1 with gamma 2 (its section 7).
+
+    The betas are Karras et al.'s (2018, App. A.1; 2020), used there with the same
+    learning rate and R1: no momentum, so each step follows D's current opinion only.
+    """
     steps = env.pick(smoke=5, cpu=3200, gpu=6000, profile=profile)
-    return GanRecipe(steps=steps, lr=1e-3, r1_gamma=2.0, seed=1)
+    return GanRecipe(steps=steps, lr=1e-3, betas=(0.0, 0.99), r1_gamma=2.0, seed=1)
 
 
 def conditional_recipe(profile: str | None = None) -> GanRecipe:
