@@ -109,12 +109,10 @@ def full_scale_loop(settings: dict, folder: Path) -> Loop:
     """Lesson 05: the ``Trainer`` behind ``cyclegan train``, one epoch of ``steps`` images."""
     root = full_scale.build_digit_folders(folder / "digits", settings["size"],
                                           settings["n_train"], settings["n_test"])  # fmt: skip
+    gpu_ids = "0" if torch.cuda.is_available() else "-1"
     flags = (
-        f"{full_scale.PAPER_FLAGS} --dataroot {root} --name speed --checkpoints_dir {folder} "
-        f"--gpu_ids {0 if torch.cuda.is_available() else -1} --netG {settings['netG']} "
-        f"--ngf {settings['ngf']} --ndf {settings['ndf']} --load_size {settings['load_size']} "
-        f"--crop_size {settings['size']} --num_threads {settings['workers']} --display_id -1 "
-        "--no_html" + (" --amp" if settings["amp"] else "")
+        full_scale.train_flags(settings, root, "speed", folder, gpu_ids)
+        + " --display_id -1 --no_html"
     )
 
     def loop(steps: int) -> float:

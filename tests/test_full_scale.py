@@ -121,3 +121,64 @@ def test_identity_term_is_the_models_identity_losses_bit_for_bit():
         )
     assert ours > 0 and torch.equal(ours, terms["idt_A"] + terms["idt_B"])
     assert not torch.equal(swapped, ours)
+
+
+def test_as_flags_writes_switches_bare_and_leaves_false_ones_out():
+    flags = fs.as_flags({"netD": "n_layers", "lr": 0.001, "no_flip": True, "amp": False})
+    assert flags == "--netD n_layers --lr 0.001 --no_flip"
+
+
+def test_train_flags_apply_the_profiles_changes_over_the_papers(tmp_path):
+    from cyclegan_lib.pipeline.options import parse_train_options
+
+    settings = {
+        "size": 32, "load_size": 32, "netG": "resnet_3blocks", "ngf": 16, "ndf": 32,
+        "n_epochs": 3, "n_epochs_decay": 2, "workers": 0, "amp": False,
+        "changes": {"netD": "n_layers", "batch_size": 4, "lambda_B": 1.0, "no_flip": True},
+    }  # fmt: skip
+    flags = fs.train_flags(settings, tmp_path, "x", tmp_path / "ckpt", "-1")
+    assert flags.startswith(fs.PAPER_FLAGS)
+    opt = parse_train_options(flags.split())
+    assert (opt.netD, opt.batch_size, opt.lambda_B, opt.no_flip) == ("n_layers", 4, 1.0, True)
+    assert (opt.netG, opt.crop_size, opt.total_epochs, opt.lambda_A) == (
+        "resnet_3blocks",
+        32,
+        5,
+        10,
+    )
+    assert (
+        parse_train_options(
+            fs.train_flags({**settings, "changes": {}}, tmp_path, "x", tmp_path, "-1").split()
+        ).netD
+        == "basic"
+    )
+
+
+def test_lesson05_cpu_profile_trains_lesson04s_recipe():
+    from cyclegan_lib.tools.nbtools import lesson_setting
+
+    lesson05 = lesson_setting("05", "S", "cpu")
+    lesson04 = lesson_setting("04", "recipe", "cpu")
+    changes = lesson05["changes"]
+    assert (lesson05["netG"], lesson05["ngf"], lesson05["ndf"]) == (
+        lesson04.netG,
+        lesson04.ngf,
+        lesson04.ndf,
+    )
+    assert (changes["n_layers_D"], changes["batch_size"], changes["lr"]) == (
+        lesson04.n_layers_D,
+        lesson04.batch_size,
+        lesson04.lr,
+    )
+    assert changes["lambda_B"] == 1.0 and changes["netD"] == "n_layers"
+
+
+def test_distribution_features_fall_back_to_the_digit_classifier():
+    real = digits.load_domain("color", "test")[0][:6]
+    big = torch.nn.functional.interpolate(real, size=64, mode="nearest")
+    real_features, fake_features, name = fs.distribution_features(
+        big, big.flip(0), try_inception=False
+    )
+    assert name == "colour-digit classifier"
+    assert real_features.shape == fake_features.shape == (6, real_features.shape[1])
+    assert torch.allclose(real_features.flip(0), fake_features, atol=1e-5)

@@ -7,7 +7,10 @@ What the command line does not need but the lesson does:
 * pretrained generators: write a file laid out like the reference's published ones
   (old InstanceNorm running-statistics keys included), read ``cyclegan test``'s images;
 * the command line in a notebook: run ``cyclegan ...`` commands in a folder;
-* evaluating: cycle-reconstruction error and change, FID with torchvision's Inception.
+* evaluating: cycle-reconstruction error and change, FID and KID features (torchvision's
+  Inception, or the colour-digit classifier offline);
+* a profile's settings as ``cyclegan train`` flags (the ``cpu`` profile runs lesson 04's
+  recipe through this pipeline).
 
 Training within a time budget is the trainer's own (``Trainer.run(minutes=...)``); timing,
 epoch estimates and the memory/speed table are :mod:`cyclegan_lib.pipeline.speed`;
@@ -20,8 +23,9 @@ import contextlib
 import os
 import shlex
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,6 +34,7 @@ from torch import nn
 
 from cyclegan_lib import cli
 from cyclegan_lib.course import digits
+from cyclegan_lib.course.metrics import classify
 from cyclegan_lib.lessons.widgets.live_training import LiveTraining, LiveTrainingSink
 from cyclegan_lib.pipeline.datasets import DataOptions, create_dataset, is_image_file
 from cyclegan_lib.pipeline.download import DownloadError, download_dataset, download_model
@@ -47,6 +52,42 @@ PAPER_FLAGS = (
 
 STALE_KEYS = ("running_mean", "running_var")
 """What InstanceNorm layers saved in PyTorch < 0.4 files, the reference's published ones included."""
+
+
+# ---------------------------------------------------------------- flags
+def as_flags(changes: Mapping[str, object]) -> str:
+    """``{"netD": "n_layers", "no_flip": True}`` -> ``"--netD n_layers --no_flip"``.
+
+    ``True`` is a switch given without a value; ``False`` leaves the switch out.
+    """
+    words = []
+    for name, value in changes.items():
+        if value is True:
+            words.append(f"--{name}")
+        elif value is not False:
+            words.append(f"--{name} {value}")
+    return " ".join(words)
+
+
+def train_flags(
+    settings: Mapping[str, Any], dataroot: str | Path, name: str, checkpoints_dir: str | Path,
+    gpu_ids: str,
+) -> str:  # fmt: skip
+    """``cyclegan train`` flags for one of lesson 05's profiles: the paper's, then the profile's.
+
+    ``settings`` holds the image ``size`` and ``load_size``, ``netG``, ``ngf``, ``ndf``,
+    ``n_epochs``, ``n_epochs_decay``, the loader's ``workers``, ``amp`` and ``changes``:
+    any other options that differ from :data:`PAPER_FLAGS` (the later flag wins).
+    """
+    chosen = {
+        "dataroot": dataroot, "name": name, "checkpoints_dir": checkpoints_dir,
+        "gpu_ids": gpu_ids, "netG": settings["netG"], "ngf": settings["ngf"],
+        "ndf": settings["ndf"], "load_size": settings["load_size"],
+        "crop_size": settings["size"], "n_epochs": settings["n_epochs"],
+        "n_epochs_decay": settings["n_epochs_decay"], "num_threads": settings["workers"],
+        "amp": settings["amp"], **settings.get("changes", {}),
+    }  # fmt: skip
+    return f"{PAPER_FLAGS} {as_flags(chosen)}"
 
 
 # ---------------------------------------------------------------- data
@@ -248,6 +289,24 @@ def cycle_report(x: torch.Tensor, fake: torch.Tensor, rec: torch.Tensor) -> dict
         "cycle_error": float((rec - x).abs().mean() * to_levels),
         "change": float((fake - x).abs().mean() * to_levels),
     }
+
+
+def distribution_features(
+    real: torch.Tensor, fake: torch.Tensor, try_inception: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """Features of two image sets for FID and KID, and the name of the features used.
+
+    Inception-v3's (:func:`inception_features`) when ``try_inception`` and its weights
+    load; otherwise the course's colour-digit classifier on 32-px versions of the images
+    (numbers comparable only with each other, never with published FIDs).
+    """
+    if try_inception:
+        real_features = inception_features(real)
+        if real_features is not None:
+            return real_features, inception_features(fake), "Inception-v3"
+    small = [nn.functional.interpolate(x, size=32, mode="area") for x in (real, fake)]
+    real_features, fake_features = (classify(x, "color")[1] for x in small)
+    return real_features, fake_features, "colour-digit classifier"
 
 
 def inception_features(images: torch.Tensor, batch_size: int = 16) -> torch.Tensor | None:
