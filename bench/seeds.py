@@ -4,7 +4,8 @@ A lesson's quality assertion is a promise to every learner, whatever seed their 
 draws, so each lesson's recipe is checked here for seeds 0, 1 and 2 (or any others). The
 recipe and the judging are the lesson's own: lessons 01-02 take theirs from
 :mod:`cyclegan_lib.lessons.gan_loop`, lessons 03-04 read them from the notebook (the
-``recipe = env.pick(...)`` cell). Seed s initialises the networks with seed s; in
+``recipe = env.pick(...)`` cell), lesson 05 its settings (``S = env.pick(...)``), which
+it trains with ``cyclegan train``'s pipeline and ``--seed s``. Seed s initialises the networks with seed s; in
 lessons 01-02 the batches are drawn with seed s + ``recipe.seed``, so seed 0 is exactly
 the lesson's own run, in lessons 03-04 ``DigitRecipe(seed=s)`` seeds both.
 
@@ -22,6 +23,7 @@ Examples::
     python bench/seeds.py 02 --arms "with y" "D without y"
     python bench/seeds.py 04 --seeds 1 2 --arms cycle "no cycle" "pool 0" "λ_y = 10"
     python bench/seeds.py 01 --set average_decay=0.999      # try a recipe change
+    python bench/seeds.py 05 --set lambda_identity=0        # lesson 05 without the identity loss
 """
 
 from __future__ import annotations
@@ -30,17 +32,20 @@ import argparse
 import copy
 import json
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields, replace
 from multiprocessing import get_context
+from pathlib import Path
 
 import torch
 
 from cyclegan_lib.course import env
 from cyclegan_lib.course.digits import load_domain, paired_digits, unpaired_digits
 from cyclegan_lib.course.metrics import evaluate_digits
+from cyclegan_lib.lessons import full_scale
 from cyclegan_lib.lessons.digit_translation import (
     evaluate_translation,
     train_cyclegan_digits,
@@ -49,6 +54,8 @@ from cyclegan_lib.lessons.digit_translation import (
 from cyclegan_lib.lessons.gan_loop import conditional_recipe, dcgan_recipe, generate, train_gan
 from cyclegan_lib.lessons.mnist_gans import LabelBlindDiscriminator
 from cyclegan_lib.models import translate
+from cyclegan_lib.pipeline.options import parse_train_options
+from cyclegan_lib.pipeline.trainer import Trainer
 from cyclegan_lib.tools.nbtools import lesson_setting
 
 
@@ -155,6 +162,48 @@ def train_lesson04(seed: int, arm: str, overrides: dict) -> dict[str, float]:
     }
 
 
+# ---------------------------------------------------------------- lesson 05
+@dataclass(frozen=True)
+class FullScaleRun:
+    """What ``--set`` may change in lesson 05's run: its settings, or any of these options."""
+
+    n_train: int
+    n_epochs: int
+    n_epochs_decay: int
+    lambda_identity: float
+    lr: float
+    batch_size: int
+
+
+def train_lesson05(seed: int, arm: str, overrides: dict) -> dict[str, float]:
+    """Lesson 05's profile through the ``Trainer`` behind ``cyclegan train`` with ``--seed``,
+    judged like the lesson: every test digit, translated both ways."""
+    settings = dict(lesson_setting("05", "S", env.get_profile()))
+    settings["changes"] = dict(settings["changes"])
+    for name, value in overrides.items():
+        (settings if name in settings else settings["changes"])[name] = value
+    with tempfile.TemporaryDirectory() as folder:
+        root = full_scale.build_digit_folders(Path(folder) / "digits", settings["size"],
+                                              settings["n_train"], settings["n_test"])  # fmt: skip
+        flags = full_scale.train_flags(settings, root, "seeds", Path(folder) / "checkpoints", "-1")
+        options = f"{flags} --seed {seed} --display_id -1 --no_html --print_freq 1000000"
+        trainer = Trainer(parse_train_options(options.split()), show_progress=False)
+        start = time.perf_counter()
+        trainer.run()
+        seconds = time.perf_counter() - start
+        a, a_paths = full_scale.load_images(root, "test", "A", settings["size"], settings["n_test"])
+        b, _ = full_scale.load_images(root, "test", "B", settings["size"], settings["n_test"])
+    labels = full_scale.labels_from_names(a_paths)
+    model = trainer.model
+    to_color = evaluate_digits(translate(model.netG_A, a), "color", labels)
+    to_clean = evaluate_digits(translate(model.netG_B, b).mean(1, keepdim=True), "clean", labels)
+    return {
+        "G_A(A) accuracy": float(to_color["label_accuracy"]),
+        "G_B(B) accuracy": float(to_clean["label_accuracy"]),
+        "seconds": seconds,
+    }
+
+
 @dataclass(frozen=True)
 class Lesson:
     train: Callable[[int, str, dict], dict[str, float]]
@@ -187,6 +236,12 @@ LESSONS = {
         tuple(LESSON04_ARMS),
         (Target("G(x) accuracy", 0.90), Target("F(y) accuracy", 0.90)),
         type(lesson_setting("04", "recipe", "cpu")),
+    ),  # fmt: skip
+    "05": Lesson(
+        train_lesson05,
+        ("cyclegan train",),
+        (Target("G_A(A) accuracy", 0.85), Target("G_B(B) accuracy", 0.85)),
+        FullScaleRun,
     ),  # fmt: skip
 }
 
