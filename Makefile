@@ -34,11 +34,15 @@ $(STAMP): pyproject.toml
 # bubblewrap isolates graded notebooks (cyclegan grade), chromium drives the browser test,
 # npm fetches reveal.js and MathJax for the slide decks
 system-deps:
-	@if command -v bwrap >/dev/null && command -v chromium >/dev/null && command -v npm >/dev/null; then :; \
+	@missing=""; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap chromium npm; \
-	else echo "note: install bubblewrap, chromium and npm for the grading sandbox, the browser test and the slides"; fi
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "note: install$$missing for the grading sandbox, the browser test and the slides"; fi
 
 lint: $(STAMP)
 	$(PY) -m ruff check cyclegan_lib tests bench scripts notebooks/*.ipynb
