@@ -195,11 +195,12 @@ def train_lesson05(seed: int, arm: str, overrides: dict) -> dict[str, float]:
         b, _ = full_scale.load_images(root, "test", "B", settings["size"], settings["n_test"])
     labels = full_scale.labels_from_names(a_paths)
     model = trainer.model
-    to_color = evaluate_digits(translate(model.netG_A, a), "color", labels)
-    to_clean = evaluate_digits(translate(model.netG_B, b).mean(1, keepdim=True), "clean", labels)
+    scores = full_scale.score_digit_translations(
+        a, translate(model.netG_A, a), translate(model.netG_B, b), labels
+    )
     return {
-        "G_A(A) accuracy": float(to_color["label_accuracy"]),
-        "G_B(B) accuracy": float(to_clean["label_accuracy"]),
+        "G_A(A) accuracy": float(scores["G_A(A) read as color"]["label_accuracy"]),
+        "G_B(B) accuracy": float(scores["G_B(B) read as clean"]["label_accuracy"]),
         "seconds": seconds,
     }
 

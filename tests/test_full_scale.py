@@ -182,3 +182,23 @@ def test_distribution_features_fall_back_to_the_digit_classifier():
     assert name == "colour-digit classifier"
     assert real_features.shape == fake_features.shape == (6, real_features.shape[1])
     assert torch.allclose(real_features.flip(0), fake_features, atol=1e-5)
+
+
+def test_score_digit_translations_reads_both_directions_at_any_size():
+    test = digits.paired_digits("test")
+    n = 200
+    clean, color, labels = test.clean[:n], test.color[:n], test.labels[:n]
+
+    def large(images):  # as lesson 05's pipeline loads them: RGB, here at 64 px
+        return torch.nn.functional.interpolate(images.expand(-1, 3, -1, -1), size=64)
+
+    # perfect translations: G_A(A) is the colour twin, G_B(B) the clean one
+    scores = fs.score_digit_translations(large(clean), large(color), large(clean), labels)
+    assert set(scores) == {"G_B(B) read as clean", "G_A(A) read as color", "real A (clean)"}
+    for numbers in scores.values():
+        assert numbers["label_accuracy"] > 0.9
+    # translations that swap every digit for the next one's keep almost no label
+    shifted = torch.roll(labels, 1)
+    swapped = fs.score_digit_translations(large(clean), large(color), large(clean), shifted)
+    assert swapped["G_A(A) read as color"]["label_accuracy"] < 0.3
+    assert swapped["G_B(B) read as clean"]["label_accuracy"] < 0.3

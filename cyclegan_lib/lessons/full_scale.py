@@ -34,7 +34,7 @@ from torch import nn
 
 from cyclegan_lib import cli
 from cyclegan_lib.course import digits
-from cyclegan_lib.course.metrics import classify
+from cyclegan_lib.course.metrics import classify, evaluate_digits
 from cyclegan_lib.lessons.widgets.live_training import LiveTraining, LiveTrainingSink
 from cyclegan_lib.pipeline.datasets import DataOptions, create_dataset, is_image_file
 from cyclegan_lib.pipeline.download import DownloadError, download_dataset, download_model
@@ -171,6 +171,30 @@ def labels_from_names(paths: Iterable[str]) -> torch.Tensor:
     return torch.tensor([int(Path(p).stem.rsplit("_label", 1)[1]) for p in paths])
 
 
+def score_digit_translations(
+    real_a: torch.Tensor, fake_b: torch.Tensor, fake_a: torch.Tensor, labels: torch.Tensor
+) -> dict[str, dict[str, object]]:
+    """The course's digit classifiers on lesson 05's test translations, both ways.
+
+    ``real_a`` are the clean test digits (A, saved as RGB), ``fake_b`` = G_A(A) is read by
+    the colour classifier and ``fake_a`` = G_B(B) by the clean one (as grey), each
+    against ``labels``; ``"real A (clean)"`` is the judge's own score on real digits, the
+    ceiling. Images larger than the classifiers' 32 px are area-averaged down first.
+    """
+
+    def small(images: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.interpolate(images, size=32, mode="area")
+
+    def grey(images: torch.Tensor) -> torch.Tensor:
+        return small(images).mean(1, keepdim=True)
+
+    return {
+        "G_B(B) read as clean": evaluate_digits(grey(fake_a), "clean", labels),
+        "G_A(A) read as color": evaluate_digits(small(fake_b), "color", labels),
+        "real A (clean)": evaluate_digits(grey(real_a), "clean", labels),
+    }
+
+
 def fetch_dataset(name: str, root: str | Path) -> Path | None:
     """``cyclegan download dataset NAME``; None and one sentence when it cannot be fetched."""
     try:
@@ -279,7 +303,7 @@ def run_cli(command: str, cwd: str | Path) -> int:
 def cycle_report(x: torch.Tensor, fake: torch.Tensor, rec: torch.Tensor) -> dict[str, float]:
     """Mean absolute errors in 8-bit grey levels (0-255) for one direction.
 
-    * ``cycle_error``: |F(G(x)) - x|, what the cycle loss (Zhu 2017, eq. 2) minimises;
+    * ``cycle_error``: |F(G(x)) - x|, what the cycle loss (1) (Zhu 2017, eq. 2) minimises;
     * ``change``: |G(x) - x|, how much the translation altered the image. A generator
       that copies its input scores a perfect cycle error of 0 with a change of 0, so
       read the two together.
