@@ -76,8 +76,15 @@ def test_toy_gan_widget_trains_the_chosen_settings(record_draws):
 
 def test_train_and_draw_reaches_each_checkpoint():
     gan = ToyGAN(batch_size=16, hidden=8)
-    figure = train_and_draw(gan, [3, 5], "label")
+    wrapped = []
+
+    def progress(rounds):
+        wrapped.append(len(rounds))
+        return rounds
+
+    figure = train_and_draw(gan, [3, 5], "label", progress=progress)
     assert gan.iterations == 5 and len(figure.axes) == 2
+    assert wrapped == [3, 2], "the bar wraps the iterations up to each checkpoint"
     assert "/8 modes" in figure.axes[1].get_title()
 
 

@@ -7,6 +7,8 @@ iterations next to the eight (or nine) modes they should cover.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
@@ -29,11 +31,17 @@ def draw_toy(gan: ToyGAN, ax=None, title: str | None = None):
     return ax
 
 
-def train_and_draw(gan: ToyGAN, checkpoints: list[int], label: str = ""):
-    """Train ``gan`` up to each checkpoint iteration and draw one panel per checkpoint."""
+def train_and_draw(
+    gan: ToyGAN,
+    checkpoints: list[int],
+    label: str = "",
+    progress: Callable[[range], Iterable[int]] | None = None,
+):
+    """Train ``gan`` up to each checkpoint iteration and draw one panel per checkpoint;
+    ``progress`` (a tqdm bar, say) wraps the iterations up to each checkpoint."""
     fig, axes = plt.subplots(1, len(checkpoints), figsize=(3 * len(checkpoints), 3.3))
     for ax, target in zip(axes, checkpoints, strict=True):
-        gan.train(target - gan.iterations)
+        gan.train(target - gan.iterations, progress)
         draw_toy(gan, ax)
     if label:
         fig.suptitle(label, fontsize=10)
