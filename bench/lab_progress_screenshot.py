@@ -3,11 +3,11 @@
 Starts JupyterLab (:mod:`cyclegan_lib.tools.lab`) at the lowest CPU priority on a copy of
 ``notebooks/04_cyclegan.ipynb`` in a throw-away folder, opens it in Debian's headless Chromium
 through Playwright, runs all cells in the ``cpu`` profile, waits until the cell that trains
-the ablation arms shows a progress bar past 0 steps and a live sample grid, saves a
-screenshot, then interrupts the kernel and stops the server. Not a CI test: it trains for
+the ablation arms shows a progress bar past ``--after_steps`` steps and a live sample grid,
+saves a screenshot, then interrupts the kernel and stops the server. Not a CI test: it trains for
 minutes. Run with::
 
-    .venv/bin/python bench/lab_progress_screenshot.py [--out PATH] [--minutes 40]
+    .venv/bin/python bench/lab_progress_screenshot.py [--out PATH] [--minutes 40] [--after_steps 1]
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ widgets: a request queued behind a whole run would leave every widget "Loading..
 last cell finished."""
 
 
-def capture(out: Path, minutes: float) -> dict:
-    """Run the lesson in Lab until the training cell shows progress and a sample grid."""
+def capture(out: Path, minutes: float, after_steps: int = 1) -> dict:
+    """Run the lesson in Lab until the training cell's bar shows ``after_steps`` steps done
+    and a sample grid."""
     from playwright.sync_api import sync_playwright
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,8 @@ def capture(out: Path, minutes: float) -> dict:
                 text = cell.locator(".jp-OutputArea").first.text_content() or ""
                 seen.append(text[:200])
                 found = BAR_TEXT.search(text)
-                if found and cell.locator(".jp-OutputArea img").count():
+                done = int(found.group(1)) if found else 0
+                if done >= after_steps and cell.locator(".jp-OutputArea img").count():
                     bar = found.group(0)
                     break
             (out.parent / "polls.txt").write_text("\n".join(seen[-20:]))
@@ -99,11 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--minutes", type=float, default=40.0, help="give up after this long")
+    parser.add_argument("--after_steps", type=int, default=1, help="wait for this many steps")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing (apt-get install chromium)", file=sys.stderr)
         return 2
-    result = capture(args.out, args.minutes)
+    result = capture(args.out, args.minutes, args.after_steps)
     print(json.dumps(result))
     return 0 if result["bar"] else 1
 
