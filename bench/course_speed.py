@@ -9,12 +9,14 @@ retyped. Each configuration changes one lever from the lesson's own setting:
 * threads: 1, 2 and every CPU this process may use (``env.cpu_budget``: the affinity
   mask capped by a cgroup quota), the last being what the lessons use;
 * Adam: PyTorch's default on the CPU (one parameter at a time), ``foreach`` or ``fused``;
-* bf16 autocast, only where the CPU has native bf16 (AVX512-BF16 or AMX), detected here;
+* bf16 autocast, only where the CPU has native bf16 (AVX512-BF16 or AMX), detected here
+  (lessons 01-02 train this way on a CPU with AMX, :func:`~cyclegan_lib.lessons.gan_loop.cpu_bf16_pays`,
+  so their first row, fp32, is then the baseline rather than the lesson's own);
 * lesson 04 only: its two arms side by side in two processes (what the lesson does), the
   rate of one arm while the other runs.
 
 A number is the median over ``--repeats`` runs of ``--steps`` steps, after an untimed
-warm-up run; "x" is the ratio to the lesson's own setting. The last recorded wall time
+warm-up run; "x" is the ratio to the first row (fp32, all threads). The last recorded wall time
 of each lesson (``build/results``, from ``make course``) is printed when there is one.
 
 Examples::
@@ -63,14 +65,15 @@ Loop = Callable[[int], float]  # trains n steps, returns the seconds they took
 # ---------------------------------------------------------------- the lessons' settings
 # ---------------------------------------------------------------- one loop per lesson
 def gan_loop(recipe, conditional: bool, device: torch.device) -> Loop:
-    """Lessons 01-02: ``train_gan`` with the lesson's recipe and weight average."""
+    """Lessons 01-02: ``train_gan`` with the lesson's recipe and weight average, in fp32
+    (the bf16 lever is the autocast around it)."""
     images, labels = load_domain("clean", "train")
     torch.manual_seed(0)
     G, D = (net.to(device) for net in recipe.networks(conditional))
     G_avg = copy.deepcopy(G)
 
     def loop(steps: int) -> float:
-        history = train_gan(G, D, images, replace(recipe, steps=steps),
+        history = train_gan(G, D, images, replace(recipe, steps=steps, bf16=False),
                             labels if conditional else None, G_avg=G_avg)  # fmt: skip
         return history.seconds
 
@@ -170,7 +173,7 @@ def levers(budget: int, lesson: str, profile: str) -> dict[str, dict]:
     models train on the GPU) and bf16 means CUDA autocast.
     """
     own = {"threads": budget}
-    rows = {f"lesson's own ({budget} threads, default Adam, fp32)": own}
+    rows = {f"baseline ({budget} threads, default Adam, fp32)": own}
     if profile != "gpu":
         rows |= {f"{t} thread{'s' * (t > 1)}": {"threads": t}
                  for t in sorted({1, 2} - {budget}) if t <= budget}  # fmt: skip

@@ -33,12 +33,26 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def cpu_has_amx() -> bool:
+    """True when the CPU has AMX tiles (Intel Xeon since Sapphire Rapids), as PyTorch detects them.
+
+    AMX multiplies bf16 matrices in hardware tiles; AVX512-BF16 alone (e.g. AMD EPYC) only
+    converts and dots bf16 vectors. ``bench/course_speed.py`` measures what each gives.
+    """
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+
+
+def cpu_bf16(enabled: bool) -> AbstractContextManager:
+    """bf16 autocast on the CPU when ``enabled``, else nothing (plain fp32)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else nullcontext()
+
+
 def autocast(device: torch.device, enabled: bool = True) -> AbstractContextManager:
     """Mixed precision on CUDA only (bf16 where supported, else fp16).
 
-    The CPU path stays plain fp32: whether bf16 autocast helps on a CPU depends on the
-    CPU (it needs native bf16 instructions), so it is measured, not assumed; see
-    ``bench/bench_cyclegan.py``.
+    The CPU path stays plain fp32 here: whether bf16 autocast helps on a CPU depends on
+    the CPU and the model, so it is measured, not assumed (``bench/course_speed.py``), and
+    turned on per lesson where it paid (:func:`cpu_bf16`, lessons 01-02 on AMX CPUs).
     """
     if not enabled or device.type != "cuda":
         return nullcontext()

@@ -319,3 +319,40 @@ def test_the_seeds_bench_checks_each_seed_against_the_lessons_target(capsys, mon
         script["main"](["01", "--set", "nope=1"])
     with pytest.raises(SystemExit, match="--arms"):
         script["main"](["01", "--arms", "no such arm"])
+
+
+def test_bf16_recipe_trains_in_bf16_autocast_and_changes_the_numbers(monkeypatch):
+    seen = []
+
+    def recording_step(*args):
+        seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu"))
+        return train_step(*args)
+
+    monkeypatch.setattr(gan_training, "train_step", recording_step)
+    G_bf16, history_bf16 = tiny_run(steps=3, bf16=True)
+    assert seen == [torch.bfloat16] * 3
+    assert all(math.isfinite(v) for v in history_bf16.d_loss + history_bf16.g_loss)
+    G_fp32, _ = tiny_run(steps=3)
+    assert seen[3:] == [False] * 3, "fp32 recipe: no autocast"
+    pairs = zip(G_bf16.parameters(), G_fp32.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs), "bf16 must change the numbers"
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_lessons_01_02_use_bf16_only_in_cpu_profile_on_amx(monkeypatch, amx):
+    monkeypatch.setattr(gan_training, "cpu_has_amx", lambda: amx)
+    for recipe_of in (dcgan_recipe, conditional_recipe):
+        assert recipe_of("cpu").bf16 is amx
+        assert recipe_of("smoke").bf16 is False and recipe_of("gpu").bf16 is False
+
+
+def test_the_seeds_bench_does_not_judge_the_target_on_another_arm(capsys):
+    import runpy
+
+    from cyclegan_lib.course.env import repo_root
+
+    script = runpy.run_path(str(repo_root() / "bench" / "seeds.py"))
+    rows = [{"seed": 1, "arm": "λ_y = 10", "G(x) accuracy": 0.5, "F(y) accuracy": 0.5}]
+    assert script["print_table"](script["LESSONS"]["04"], rows)
+    out = capsys.readouterr().out
+    assert "targets not checked" in out and "met for every seed" not in out

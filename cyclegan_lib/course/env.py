@@ -22,6 +22,7 @@ import torch
 
 # Re-exported so that a lesson's ``env`` has everything its set-up cell needs.
 from cyclegan_lib.runtime import autocast as autocast
+from cyclegan_lib.runtime import cpu_has_amx
 from cyclegan_lib.runtime import get_device as get_device
 from cyclegan_lib.runtime import seed_everything as seed_everything
 
@@ -136,6 +137,12 @@ def describe() -> dict[str, str]:
         "profile": get_profile(),
         "cpu threads": str(torch.get_num_threads()),
     }
+    if info["profile"] == "cpu":
+        info["numerics"] = (
+            "this CPU has AMX: lessons 01-02 train in bf16 autocast, the others in fp32"
+            if cpu_has_amx()
+            else "fp32 (no AMX on this CPU, so bf16 would not be faster)"
+        )
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
