@@ -56,6 +56,7 @@ from cyclegan_lib.lessons.digit_translation import (
 from cyclegan_lib.lessons.gan_loop import conditional_recipe, dcgan_recipe, train_gan
 from cyclegan_lib.pipeline.options import parse_train_options
 from cyclegan_lib.pipeline.trainer import Trainer
+from cyclegan_lib.runtime import cpu_has_amx
 from cyclegan_lib.tools.nbtools import lesson_setting
 
 LESSONS = ("01", "02", "03", "04", "05")
@@ -145,8 +146,7 @@ def lesson_loop(lesson: str, profile: str, folder: Path) -> Loop:
 # ---------------------------------------------------------------- levers
 def native_bf16() -> bool:
     """True when the CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch detects it."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return cpu_has_amx() or bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
 
 
 @contextlib.contextmanager

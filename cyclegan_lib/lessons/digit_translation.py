@@ -552,10 +552,10 @@ def train_cyclegan_arms(
     ``{"cycle": {"lambda_cycle": 10.0}, "no cycle": {"lambda_cycle": 0.0}}``; an arm may
     also bring its own ``data`` and ``recipe`` instead of the shared ones, e.g. a shorter
     run on another pair of domains that fills a CPU the others leave idle (the arms start
-    in the order given, so list the longest first). At batch
-    size 4 these models use a second thread poorly (on a 2-core AMD EPYC a step took
-    102 ms on one thread and 110 ms on two; on a 2-core Xeon, two threads gave 1.33x one),
-    so a core per arm makes the ablation nearly free or cheap. Each arm gets an equal share of the CPUs this
+    in the order given, so list the longest first). At batch size 4 these models use a
+    second thread poorly (on a 2-core AMD EPYC a step took 102 ms on one thread and 110 ms
+    on two; on a 2-core Xeon, two threads gave 1.33x one), so with a core per arm the
+    ablation adds little or no wall time. Each arm gets an equal share of the CPUs this
     process may use (:func:`~cyclegan_lib.course.env.cpu_budget`, which counts a container's
     quota); with a single CPU, or on a GPU (``recipe.device`` not ``"cpu"``), the arms run
     one after the other in this process. Every arm gets the same seed and batches either way.
