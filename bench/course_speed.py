@@ -10,7 +10,7 @@ retyped. Each configuration changes one lever from the lesson's own setting:
   mask capped by a cgroup quota), the last being what the lessons use;
 * Adam: PyTorch's default on the CPU (one parameter at a time), ``foreach`` or ``fused``;
 * bf16 autocast, only where the CPU has native bf16 (AVX512-BF16 or AMX), detected here
-  (lessons 01-02 train this way on a CPU with AMX, :func:`~cyclegan_lib.lessons.gan_loop.cpu_bf16_pays`,
+  (lessons 01-02 train this way on a CPU with AMX, :func:`~cyclegan_lib.course.env.cpu_bf16_pays`,
   so their first row, fp32, is then the baseline rather than the lesson's own);
 * lesson 04 only: its two arms side by side in two processes (what the lesson does), the
   rate of one arm while the other runs.

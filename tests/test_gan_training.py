@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cyclegan_lib.course import env
 from cyclegan_lib.lessons import gan_loop as gan_training
 from cyclegan_lib.lessons.exercises.lesson01 import LinearD, LinearG
 from cyclegan_lib.lessons.gan_loop import (
@@ -340,10 +341,20 @@ def test_bf16_recipe_trains_in_bf16_autocast_and_changes_the_numbers(monkeypatch
 
 @pytest.mark.parametrize("amx", [True, False])
 def test_lessons_01_02_use_bf16_only_in_cpu_profile_on_amx(monkeypatch, amx):
-    monkeypatch.setattr(gan_training, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(env, "cpu_has_amx", lambda: amx)
     for recipe_of in (dcgan_recipe, conditional_recipe):
         assert recipe_of("cpu").bf16 is amx
         assert recipe_of("smoke").bf16 is False and recipe_of("gpu").bf16 is False
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_the_first_cell_names_the_numerics_the_recipes_use(monkeypatch, amx):
+    monkeypatch.setattr(env, "cpu_has_amx", lambda: amx)
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    said_bf16 = env.describe()["numerics"].startswith("this CPU has AMX")
+    assert said_bf16 is amx is dcgan_recipe().bf16
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    assert "numerics" not in env.describe()
 
 
 def test_the_seeds_bench_does_not_judge_the_target_on_another_arm(capsys):

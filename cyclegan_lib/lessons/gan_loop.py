@@ -35,7 +35,7 @@ from cyclegan_lib.lessons.mnist_gans import (
 from cyclegan_lib.losses import minimax_d_loss, non_saturating_g_loss
 from cyclegan_lib.models import frozen
 from cyclegan_lib.pipeline.schedulers import get_scheduler
-from cyclegan_lib.runtime import cpu_bf16, cpu_has_amx
+from cyclegan_lib.runtime import cpu_bf16
 
 if TYPE_CHECKING:
     from cyclegan_lib.lessons.widgets.live_training import LiveTraining
@@ -54,7 +54,7 @@ class GanRecipe:
     average's decay (:func:`update_average`); ``real_target`` < 1 smooths D's real labels;
     both learning rates decay linearly to zero over the last ``decay_fraction`` of the steps
     (the reference CycleGAN's ``linear`` policy, counted in steps; 0 keeps them constant).
-    ``bf16`` runs each training step on the CPU under bf16 autocast (:func:`cpu_bf16_pays`).
+    ``bf16`` runs each training step on the CPU under bf16 autocast (:func:`~cyclegan_lib.course.env.cpu_bf16_pays`).
     :func:`dcgan_recipe` and :func:`conditional_recipe` are the lessons' own, per profile.
     """
 
@@ -91,17 +91,6 @@ class GanRecipe:
         return G, DCGANDiscriminator(self.channels, self.ndf)
 
 
-def cpu_bf16_pays(profile: str | None = None) -> bool:
-    """Train lessons 01-02 in bf16 autocast? Only in the ``cpu`` profile, on a CPU with AMX.
-
-    Measured with ``bench/course_speed.py`` (steps per second against fp32, 2 threads):
-    1.65x (lesson 01) and 1.54x (lesson 02) on a Xeon with AMX, but 0.87x and 1.09x on an
-    AMD EPYC that has AVX512-BF16 without AMX; ``bench/seeds.py 01`` and ``02`` check
-    the lessons' targets in bf16 for seeds 0-2. Elsewhere the lessons train in fp32.
-    """
-    return env.pick(smoke=False, cpu=cpu_has_amx(), gpu=False, profile=profile)
-
-
 def dcgan_recipe(profile: str | None = None) -> GanRecipe:
     """Lesson 01's DCGAN: Adam lr 1e-3 with betas (0, 0.99), R1 with gamma 2 (its section 7).
 
@@ -110,14 +99,19 @@ def dcgan_recipe(profile: str | None = None) -> GanRecipe:
     """
     steps = env.pick(smoke=5, cpu=3200, gpu=6000, profile=profile)
     return GanRecipe(
-        steps=steps, lr=1e-3, betas=(0.0, 0.99), r1_gamma=2.0, seed=1, bf16=cpu_bf16_pays(profile)
+        steps=steps,
+        lr=1e-3,
+        betas=(0.0, 0.99),
+        r1_gamma=2.0,
+        seed=1,
+        bf16=env.cpu_bf16_pays(profile),
     )
 
 
 def conditional_recipe(profile: str | None = None) -> GanRecipe:
     """Lesson 02's conditional DCGAN: Adam lr 5e-4, no R1 (chosen in the lesson's section 4)."""
     steps = env.pick(smoke=5, cpu=2000, gpu=6000, profile=profile)
-    return GanRecipe(steps=steps, lr=5e-4, seed=1, bf16=cpu_bf16_pays(profile))
+    return GanRecipe(steps=steps, lr=5e-4, seed=1, bf16=env.cpu_bf16_pays(profile))
 
 
 def _call(net: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
