@@ -10,8 +10,9 @@ retyped. Each configuration changes one lever from the lesson's own setting:
   mask capped by a cgroup quota), the last being what the lessons use;
 * Adam: PyTorch's default on the CPU (one parameter at a time), ``foreach`` or ``fused``;
 * bf16 autocast, only where the CPU has native bf16 (AVX512-BF16 or AMX), detected here
-  (lessons 01-02 train this way on a CPU with AMX, :func:`~cyclegan_lib.course.env.cpu_bf16_pays`,
-  so their first row, fp32, is then the baseline rather than the lesson's own);
+  (lessons 01-02 train this way on a CPU with AMX,
+  :func:`~cyclegan_lib.course.env.cpu_bf16_pays`, so their first row, fp32, is then the
+  baseline rather than the lesson's own);
 * lesson 04 only: its two arms side by side in two processes (what the lesson does), the
   rate of one arm while the other runs.
 
@@ -199,13 +200,16 @@ def steps_per_second(loop: Loop, steps: int, repeats: int, setting: dict) -> flo
     return statistics.median(rates)
 
 
-def recorded_wall_time(lesson: str) -> str:
-    """The lesson's last recorded wall time in build/results, if ``make course`` ran it."""
+def recorded_wall_time(lesson: str, profile: str) -> str:
+    """The lesson's last recorded wall time in build/results, if ``make course`` ran it in
+    ``profile`` (a smoke run of the tests overwrites the file with its own profile)."""
     for path in sorted(env.results_dir().glob(f"{lesson}_*.json")):
         numbers = json.loads(path.read_text())
+        if numbers.get("profile") != profile:
+            return f"not recorded (the last run was {numbers.get('profile')})"
         for key in ("lesson_seconds", "run_seconds"):
             if isinstance(numbers.get(key), int | float):
-                return f"{numbers[key]:.0f} s"
+                return f"{numbers[key]:.0f} s ({numbers.get('written', 'undated')})"
     return "not recorded"
 
 
@@ -251,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 base = base or rate
                 print(f"{lesson:<7} {name:<46} {rate:8.3g} {rate / base:6.2f}", flush=True)
-            print(f"{lesson:<7} {'whole lesson, last recorded':<46} {recorded_wall_time(lesson)}")
+            wall = recorded_wall_time(lesson, args.profile)
+            print(f"{lesson:<7} {'whole lesson, last recorded':<46} {wall}")
     return 0
 
 

@@ -161,3 +161,14 @@ def test_course_speed_measures_every_lesson_and_lever(capsys):
     for lesson in ("01", "02", "03", "04", "05"):
         baseline = next(row for row in rows if row[0] == lesson and row[1] == "baseline")
         assert float(baseline[-2]) > 0 and float(baseline[-1]) == 1.0
+
+
+def test_course_speed_quotes_a_lesson_time_only_from_the_same_profile(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    wall_time = bench_script("course_speed.py")["recorded_wall_time"]
+    assert wall_time("04", "cpu") == "not recorded"
+    results = tmp_path / "results" / "04_cyclegan.json"
+    results.write_text(json.dumps({"profile": "smoke", "run_seconds": 17.4}))
+    assert wall_time("04", "cpu") == "not recorded (the last run was smoke)"
+    results.write_text(json.dumps({"profile": "cpu", "run_seconds": 379.2, "written": "today"}))
+    assert wall_time("04", "cpu") == "379 s (today)"

@@ -54,7 +54,8 @@ class GanRecipe:
     average's decay (:func:`update_average`); ``real_target`` < 1 smooths D's real labels;
     both learning rates decay linearly to zero over the last ``decay_fraction`` of the steps
     (the reference CycleGAN's ``linear`` policy, counted in steps; 0 keeps them constant).
-    ``bf16`` runs each training step on the CPU under bf16 autocast (:func:`~cyclegan_lib.course.env.cpu_bf16_pays`).
+    ``bf16`` runs each training step on the CPU under bf16 autocast
+    (:func:`~cyclegan_lib.course.env.cpu_bf16_pays`).
     :func:`dcgan_recipe` and :func:`conditional_recipe` are the lessons' own, per profile.
     """
 
