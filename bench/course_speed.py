@@ -16,6 +16,10 @@ retyped. Each configuration changes one lever from the lesson's own setting:
 * lesson 04 only: its two arms side by side in two processes (what the lesson does), the
   rate of one arm while the other runs.
 
+To see how a CPU without AVX-512 would fare, cap the instruction sets of both PyTorch's own
+kernels and oneDNN's convolutions: ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 python
+bench/course_speed.py`` (the clock, caches and memory stay this machine's).
+
 A number is the median over ``--repeats`` runs of ``--steps`` steps, after an untimed
 warm-up run; "x" is the ratio to the first row (fp32, all threads). The last recorded wall time
 of each lesson (``build/results``, from ``make course``) is printed when there is one.
@@ -146,7 +150,12 @@ def lesson_loop(lesson: str, profile: str, folder: Path) -> Loop:
 
 # ---------------------------------------------------------------- levers
 def native_bf16() -> bool:
-    """True when the CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch detects it."""
+    """True when the CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch detects it,
+    and ``ONEDNN_MAX_CPU_ISA`` does not keep oneDNN below those instructions (then a bf16
+    step ran 11x slower than fp32 here, so the row only wastes minutes)."""
+    isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if isa_cap in {"AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI", "SSE41"}:
+        return False
     return cpu_has_amx() or bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
 
 
@@ -238,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU: {cpu_model()}; usable CPUs {budget} (os.cpu_count {os.cpu_count()}); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
           f"native bf16 {'yes' if native_bf16() else 'no'}; profile {args.profile}")  # fmt: skip
+    print(f"vector code: ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN up to "
+          f"{os.environ.get('ONEDNN_MAX_CPU_ISA', 'all the CPU has')}")  # fmt: skip
     print(f"median of {args.repeats} runs of {args.steps} steps, after a warm-up run\n")
     print(f"{'lesson':<7} {'setting':<46} {'steps/s':>8} {'x':>6}")
     with tempfile.TemporaryDirectory() as tmp:

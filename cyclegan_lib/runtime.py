@@ -6,6 +6,7 @@ the training pipeline and the course all use them, and they import nothing from 
 
 from __future__ import annotations
 
+import os
 import random
 from contextlib import AbstractContextManager, nullcontext
 
@@ -34,11 +35,19 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def cpu_has_amx() -> bool:
-    """True when the CPU has AMX tiles (Intel Xeon since Sapphire Rapids), as PyTorch detects them.
+    """True when the CPU has AMX tiles (Intel Xeon since Sapphire Rapids), as PyTorch detects
+    them, and oneDNN may use them.
 
     AMX multiplies bf16 matrices in hardware tiles; AVX512-BF16 alone (e.g. AMD EPYC) only
     converts and dots bf16 vectors. ``bench/course_speed.py`` measures what each gives.
+    ``ONEDNN_MAX_CPU_ISA`` set to an instruction set below AMX (``AVX2``, ``AVX512_CORE``)
+    keeps oneDNN off the tiles, and bf16 convolutions then run an order of magnitude slower
+    than fp32, so the tiles count as absent. That variable, with ``ATEN_CPU_CAPABILITY=avx2``,
+    is also how one CPU can stand in for an older one in a benchmark.
     """
+    isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if isa_cap not in {"ALL", "DEFAULT"} and "AMX" not in isa_cap:
+        return False
     return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
 
 

@@ -52,6 +52,29 @@ def test_no_autocast_on_cpu():
     assert y.dtype == torch.float32
 
 
+@pytest.mark.parametrize(
+    ("isa_cap", "tiles_usable"),
+    [
+        (None, True),
+        ("ALL", True),
+        ("avx512_core_amx", True),
+        ("AVX2", False),
+        ("AVX512_CORE", False),
+    ],
+)
+def test_amx_counts_only_where_onednn_may_use_it(monkeypatch, isa_cap, tiles_usable):
+    from cyclegan_lib import runtime
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    if isa_cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+    assert runtime.cpu_has_amx() is tiles_usable
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert runtime.cpu_has_amx() is False
+
+
 def test_build_dir_override(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
     assert env.results_dir() == tmp_path / "results"
