@@ -13,6 +13,8 @@ retyped. Each configuration changes one lever from the lesson's own setting:
   (lessons 01-02 train this way on a CPU with AMX,
   :func:`~cyclegan_lib.course.env.cpu_bf16_pays`, so their first row, fp32, is then the
   baseline rather than the lesson's own);
+* with ``--compile``: ``torch.compile`` (inductor) on every network of the loop, the
+  compile time falling in the untimed warm-up run;
 * lesson 04 only: its two arms side by side in two processes (what the lesson does), the
   rate of one arm while the other runs.
 
@@ -29,6 +31,7 @@ Examples::
     python bench/course_speed.py                        # about 3-5 minutes on 2 cores
     python bench/course_speed.py --lessons 04 --steps 48 --repeats 5
     python bench/course_speed.py --profile gpu          # the gpu profile's configurations
+    python bench/course_speed.py --lessons 01 04 --compile   # also torch.compile (minutes)
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import torch
 
+from cyclegan_lib import models
 from cyclegan_lib.course import env
 from cyclegan_lib.course.digits import load_domain, paired_digits, unpaired_digits
 from cyclegan_lib.lessons import full_scale
@@ -72,13 +77,23 @@ Loop = Callable[[int], float]  # trains n steps, returns the seconds they took
 # ---------------------------------------------------------------- one loop per lesson
 def gan_loop(recipe, conditional: bool, device: torch.device) -> Loop:
     """Lessons 01-02: ``train_gan`` with the lesson's recipe and weight average, in fp32
-    (the bf16 lever is the autocast around it)."""
+    (the bf16 lever is the autocast around it). The networks go on learning from one timed
+    run to the next; the ``torch.compile`` lever gets its own compiled pair."""
     images, labels = load_domain("clean", "train")
-    torch.manual_seed(0)
-    G, D = (net.to(device) for net in recipe.networks(conditional))
-    G_avg = copy.deepcopy(G)
+    nets: dict[bool, tuple] = {}
+
+    def networks(compiled: bool) -> tuple:
+        if compiled not in nets:
+            torch.manual_seed(0)
+            G, D = (net.to(device) for net in recipe.networks(conditional))
+            G_avg = copy.deepcopy(G)
+            if compiled:
+                G.compile(), D.compile()
+            nets[compiled] = G, D, G_avg
+        return nets[compiled]
 
     def loop(steps: int) -> float:
+        G, D, G_avg = networks(Compiling.on)
         history = train_gan(G, D, images, replace(recipe, steps=steps, bf16=False),
                             labels if conditional else None, G_avg=G_avg)  # fmt: skip
         return history.seconds
@@ -159,25 +174,55 @@ def native_bf16() -> bool:
     return cpu_has_amx() or bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
 
 
+class Compiling:
+    """Whether the ``torch.compile`` lever is on; :func:`lever` sets it, the loops read it."""
+
+    on = False
+
+
+def compiled_builder(build: Callable[..., torch.nn.Module]) -> Callable[..., torch.nn.Module]:
+    """``build`` (``define_G`` or ``define_D``) whose networks come back compiled in place."""
+
+    @functools.wraps(build)
+    def build_compiled(*args, **kwargs) -> torch.nn.Module:
+        net = build(*args, **kwargs)
+        net.compile()
+        return net
+
+    return build_compiled
+
+
 @contextlib.contextmanager
-def lever(threads: int, adam: str = "default", bf16: str | None = None) -> Iterator[None]:
-    """Run the block with ``threads`` threads, Adam's ``adam`` implementation, and bf16
-    autocast on device type ``bf16`` (``"cpu"`` or ``"cuda"``) or plain fp32."""
+def lever(
+    threads: int, adam: str = "default", bf16: str | None = None, compiled: bool = False
+) -> Iterator[None]:
+    """Run the block with ``threads`` threads, Adam's ``adam`` implementation, bf16
+    autocast on device type ``bf16`` (``"cpu"`` or ``"cuda"``) or plain fp32, and with
+    ``compiled`` every network the loop builds (lessons 03-05: ``models.define_G`` and
+    ``define_D``; lessons 01-02: see :func:`gan_loop`) run through ``torch.compile``."""
     previous_threads, original_adam = torch.get_num_threads(), torch.optim.Adam
     torch.set_num_threads(threads)
     if adam != "default":
         torch.optim.Adam = functools.partial(original_adam, **{adam: True})
     autocast = torch.autocast(bf16, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    try:
-        with autocast:
-            yield
-    finally:
-        torch.optim.Adam = original_adam
-        torch.set_num_threads(previous_threads)
+    with contextlib.ExitStack() as patches:
+        if compiled:
+            for name in ("define_G", "define_D"):
+                build = compiled_builder(getattr(models, name))
+                patches.enter_context(mock.patch.object(models, name, build))
+        Compiling.on = compiled
+        try:
+            with autocast:
+                yield
+        finally:
+            Compiling.on = False
+            torch.optim.Adam = original_adam
+            torch.set_num_threads(previous_threads)
 
 
-def levers(budget: int, lesson: str, profile: str) -> dict[str, dict]:
-    """The lesson's own setting first, then one lever changed at a time.
+def levers(budget: int, lesson: str, profile: str, compile_lever: bool = False) -> dict[str, dict]:
+    """The lesson's own setting first, then one lever changed at a time (``torch.compile``
+    only with ``compile_lever``: compiling takes minutes and needs a C++ compiler).
 
     In the ``gpu`` profile the threads and the lesson-04 processes are left out (the
     models train on the GPU) and bf16 means CUDA autocast.
@@ -192,6 +237,8 @@ def levers(budget: int, lesson: str, profile: str) -> dict[str, dict]:
         rows["bf16 autocast (CUDA)"] = {**own, "bf16": "cuda"}
     elif profile != "gpu" and native_bf16():
         rows["bf16 autocast"] = {**own, "bf16": "cpu"}
+    if compile_lever:
+        rows["torch.compile (warm-up run compiles)"] = {**own, "compiled": True}
     if lesson == "04" and budget >= 2 and profile != "gpu":
         rows["2 arms side by side, per arm"] = {"threads": budget, "arms": True}
     return rows
@@ -238,6 +285,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lessons", nargs="+", choices=LESSONS, default=list(LESSONS))
     parser.add_argument("--steps", type=int, default=24, help="timed steps per run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per setting")
+    parser.add_argument("--compile", action="store_true",
+                        help="add a torch.compile row (minutes of compiling per lesson)")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -255,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         for lesson in args.lessons:
             loop = lesson_loop(lesson, args.profile, Path(tmp) / lesson)
             base = None
-            for name, setting in levers(budget, lesson, args.profile).items():
+            for name, setting in levers(budget, lesson, args.profile, args.compile).items():
                 if setting.get("arms"):
                     arms_loop = arms_side_by_side(lesson_setting("04", "recipe", args.profile))
                     rate = steps_per_second(arms_loop, args.steps, args.repeats, setting)

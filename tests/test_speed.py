@@ -172,3 +172,22 @@ def test_course_speed_quotes_a_lesson_time_only_from_the_same_profile(monkeypatc
     assert wall_time("04", "cpu") == "not recorded (the last run was smoke)"
     results.write_text(json.dumps({"profile": "cpu", "run_seconds": 379.2, "written": "today"}))
     assert wall_time("04", "cpu") == "379 s (today)"
+
+
+def test_course_speed_compile_lever_compiles_the_networks_it_builds_and_only_then():
+    script = bench_script("course_speed.py")
+    from cyclegan_lib import models
+
+    def build() -> torch.nn.Module:
+        return models.define_G(1, 1, 4, "resnet_1blocks", "instance", False, "normal", 0.02)
+
+    with script["lever"](threads=1, compiled=True):
+        assert script["Compiling"].on
+        compiled = build()
+    plain = build()
+    assert getattr(compiled, "_compiled_call_impl", None) is not None
+    assert getattr(plain, "_compiled_call_impl", None) is None
+    assert not script["Compiling"].on
+    rows = script["levers"](2, "04", "cpu", compile_lever=True)
+    assert rows["torch.compile (warm-up run compiles)"]["compiled"] is True
+    assert not any("compile" in name for name in script["levers"](2, "04", "cpu"))
