@@ -23,8 +23,9 @@ kernels and oneDNN's convolutions: ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA
 bench/course_speed.py`` (the clock, caches and memory stay this machine's).
 
 A number is the median over ``--repeats`` runs of ``--steps`` steps, after an untimed
-warm-up run; "x" is the ratio to the first row (fp32, all threads). The last recorded wall time
-of each lesson (``build/results``, from ``make course``) is printed when there is one.
+warm-up run whose wall time is the last column; "x" is the ratio to the first row (fp32,
+all threads). The last recorded wall time of each lesson (``build/results``, from ``make
+course``) is printed when there is one.
 
 Examples::
 
@@ -244,16 +245,22 @@ def levers(budget: int, lesson: str, profile: str, compile_lever: bool = False) 
     return rows
 
 
-def steps_per_second(loop: Loop, steps: int, repeats: int, setting: dict) -> float | str:
-    """Median over ``repeats`` timed runs after a short warm-up; an error's name if it fails."""
+def steps_per_second(
+    loop: Loop, steps: int, repeats: int, setting: dict
+) -> tuple[float, float] | str:
+    """Median steps per second over ``repeats`` timed runs, and the wall seconds of the short
+    warm-up run before them (allocations, oneDNN's kernel choice, and for the
+    ``torch.compile`` lever the compiling); an error's name if it fails."""
     knobs = {k: v for k, v in setting.items() if k != "arms"}
     try:
         with lever(**knobs):
-            loop(max(2, steps // 4))  # warm-up: allocations, oneDNN's kernel choice
+            start = time.perf_counter()
+            loop(max(2, steps // 4))
+            warm_up = time.perf_counter() - start
             rates = [steps / loop(steps) for _ in range(repeats)]
     except (RuntimeError, TypeError, ValueError) as error:
         return f"failed: {type(error).__name__}: {error}"[:80]
-    return statistics.median(rates)
+    return statistics.median(rates), warm_up
 
 
 def recorded_wall_time(lesson: str, profile: str) -> str:
@@ -299,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"vector code: ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN up to "
           f"{os.environ.get('ONEDNN_MAX_CPU_ISA', 'all the CPU has')}")  # fmt: skip
     print(f"median of {args.repeats} runs of {args.steps} steps, after a warm-up run\n")
-    print(f"{'lesson':<7} {'setting':<46} {'steps/s':>8} {'x':>6}")
+    print(f"{'lesson':<7} {'setting':<46} {'steps/s':>8} {'x':>6} {'warm-up s':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for lesson in args.lessons:
             loop = lesson_loop(lesson, args.profile, Path(tmp) / lesson)
@@ -307,14 +314,16 @@ def main(argv: list[str] | None = None) -> int:
             for name, setting in levers(budget, lesson, args.profile, args.compile).items():
                 if setting.get("arms"):
                     arms_loop = arms_side_by_side(lesson_setting("04", "recipe", args.profile))
-                    rate = steps_per_second(arms_loop, args.steps, args.repeats, setting)
+                    timed = steps_per_second(arms_loop, args.steps, args.repeats, setting)
                 else:
-                    rate = steps_per_second(loop, args.steps, args.repeats, setting)
-                if isinstance(rate, str):
-                    print(f"{lesson:<7} {name:<46} {rate}")
+                    timed = steps_per_second(loop, args.steps, args.repeats, setting)
+                if isinstance(timed, str):
+                    print(f"{lesson:<7} {name:<46} {timed}")
                     continue
+                rate, warm_up = timed
                 base = base or rate
-                print(f"{lesson:<7} {name:<46} {rate:8.3g} {rate / base:6.2f}", flush=True)
+                print(f"{lesson:<7} {name:<46} {rate:8.3g} {rate / base:6.2f} {warm_up:10.1f}",
+                      flush=True)  # fmt: skip
             wall = recorded_wall_time(lesson, args.profile)
             print(f"{lesson:<7} {'whole lesson, last recorded':<46} {wall}")
     return 0
