@@ -56,6 +56,7 @@ from cyclegan_lib.lessons.mnist_gans import LabelBlindDiscriminator
 from cyclegan_lib.models import translate
 from cyclegan_lib.pipeline.options import parse_train_options
 from cyclegan_lib.pipeline.trainer import Trainer
+from cyclegan_lib.runtime import end_with_parent
 from cyclegan_lib.tools.nbtools import lesson_setting
 
 
@@ -341,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = [record(run_job(args.lesson, seed, arm, overrides, threads), args, overrides)
                 for seed, arm in jobs]  # fmt: skip
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        spawn = get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=spawn, initializer=end_with_parent) as pool:
             futures = [pool.submit(run_job, args.lesson, seed, arm, overrides, threads)
                        for seed, arm in jobs]  # fmt: skip
             for future in as_completed(futures):

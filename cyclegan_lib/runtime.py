@@ -6,8 +6,12 @@ the training pipeline and the course all use them, and they import nothing from 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import random
+import signal
+import sys
 from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
@@ -67,3 +71,15 @@ def autocast(device: torch.device, enabled: bool = True) -> AbstractContextManag
         return nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast("cuda", dtype=dtype)
+
+
+def end_with_parent() -> None:
+    """Run in a worker process (a pool's ``initializer``): on Linux, the kernel sends the
+    worker SIGTERM when the process that started it dies, so a killed notebook kernel or
+    bench leaves no training running on the CPUs for nobody. Elsewhere it does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1  # from <linux/prctl.h>
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -40,6 +40,7 @@ from cyclegan_lib.losses import l1_loss
 from cyclegan_lib.models import BaseModel, CycleGANModel, ModelConfig, Pix2PixModel, translate
 from cyclegan_lib.networks import define_G
 from cyclegan_lib.pipeline.schedulers import get_scheduler
+from cyclegan_lib.runtime import end_with_parent
 
 
 @dataclass(frozen=True)
@@ -492,6 +493,7 @@ _messages = None
 def _worker_init(queue) -> None:
     global _messages
     _messages = queue
+    end_with_parent()
 
 
 def _follow(messages, futures: list[Future], total: int, desc: str, view: LiveTraining) -> None:
