@@ -67,7 +67,7 @@ from cyclegan_lib.lessons.digit_translation import (
 from cyclegan_lib.lessons.gan_loop import conditional_recipe, dcgan_recipe, train_gan
 from cyclegan_lib.pipeline.options import parse_train_options
 from cyclegan_lib.pipeline.trainer import Trainer
-from cyclegan_lib.runtime import cpu_has_amx
+from cyclegan_lib.runtime import cpu_has_amx, onednn_isa_cap
 from cyclegan_lib.tools.nbtools import lesson_setting
 
 LESSONS = ("01", "02", "03", "04", "05")
@@ -89,7 +89,8 @@ def gan_loop(recipe, conditional: bool, device: torch.device) -> Loop:
             G, D = (net.to(device) for net in recipe.networks(conditional))
             G_avg = copy.deepcopy(G)
             if compiled:
-                G.compile(), D.compile()
+                G.compile()
+                D.compile()
             nets[compiled] = G, D, G_avg
         return nets[compiled]
 
@@ -169,8 +170,7 @@ def native_bf16() -> bool:
     """True when the CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch detects it,
     and ``ONEDNN_MAX_CPU_ISA`` does not keep oneDNN below those instructions (then a bf16
     step ran 11x slower than fp32 here, so the row only wastes minutes)."""
-    isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
-    if isa_cap in {"AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI", "SSE41"}:
+    if onednn_isa_cap() in {"SSE41", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI"}:
         return False
     return cpu_has_amx() or bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
 
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
           f"native bf16 {'yes' if native_bf16() else 'no'}; profile {args.profile}")  # fmt: skip
     print(f"vector code: ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN up to "
-          f"{os.environ.get('ONEDNN_MAX_CPU_ISA', 'all the CPU has')}")  # fmt: skip
+          f"{onednn_isa_cap()}")  # fmt: skip
     print(f"median of {args.repeats} runs of {args.steps} steps, after a warm-up run\n")
     print(f"{'lesson':<7} {'setting':<46} {'steps/s':>8} {'x':>6} {'warm-up s':>10}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,10 +49,16 @@ def cpu_has_amx() -> bool:
     than fp32, so the tiles count as absent. That variable, with ``ATEN_CPU_CAPABILITY=avx2``,
     is also how one CPU can stand in for an older one in a benchmark.
     """
-    isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    isa_cap = onednn_isa_cap()
     if isa_cap not in {"ALL", "DEFAULT"} and "AMX" not in isa_cap:
         return False
     return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+
+
+def onednn_isa_cap() -> str:
+    """The highest instruction set oneDNN may use: ``$ONEDNN_MAX_CPU_ISA`` in capitals, or
+    ``"ALL"`` when it is not set."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
 
 
 def cpu_bf16(enabled: bool) -> AbstractContextManager:

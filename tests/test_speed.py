@@ -160,7 +160,8 @@ def test_course_speed_measures_every_lesson_and_lever(capsys):
     assert not [row for row in rows if "failed:" in row], "every lever ran"
     for lesson in ("01", "02", "03", "04", "05"):
         baseline = next(row for row in rows if row[0] == lesson and row[1] == "baseline")
-        assert float(baseline[-3]) > 0 and float(baseline[-2]) == 1.0 and float(baseline[-1]) > 0
+        assert float(baseline[-3]) > 0 and float(baseline[-2]) == 1.0
+        assert float(baseline[-1]) >= 0, "the warm-up run's seconds come last"
 
 
 def test_course_speed_quotes_a_lesson_time_only_from_the_same_profile(monkeypatch, tmp_path):
