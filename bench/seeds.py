@@ -249,15 +249,31 @@ LESSONS = {
 
 
 # ---------------------------------------------------------------- the run
+BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def as_bool(text: str) -> bool:
+    """``true``/``false`` (or 1/0, yes/no, any case); anything else is an error, not False."""
+    if text.lower() not in BOOLEANS:
+        raise ValueError(f"expected one of {sorted(BOOLEANS)}")
+    return BOOLEANS[text.lower()]
+
+
 def parse_override(text: str, recipe_type: type) -> tuple[str, object]:
     """``name=value`` for a field of the lesson's recipe, the value cast to the field's type."""
     name, _, value = text.partition("=")
-    types = {field.name: field.type for field in fields(recipe_type)}
+    types = {field.name: str(field.type) for field in fields(recipe_type)}
     if name not in types or not value:
         raise SystemExit(f"--set {text!r}: expected FIELD=VALUE with FIELD one of {sorted(types)}")
-    casts = {"int": int, "float": float, "str": str, "bool": lambda v: v.lower() in ("1", "true")}
-    cast = casts.get(str(types[name]), float)
-    return name, cast(value)
+    casts = {"int": int, "float": float, "str": str, "bool": as_bool}
+    if types[name] not in casts:
+        raise SystemExit(f"--set {text!r}: {name} is a {types[name]}, which --set cannot change")
+    try:
+        return name, casts[types[name]](value)
+    except ValueError as error:
+        raise SystemExit(
+            f"--set {text!r}: {value!r} is not a valid {types[name]} ({error})"
+        ) from None
 
 
 def run_job(lesson: str, seed: int, arm: str, overrides: dict, threads: int) -> dict:

@@ -322,6 +322,25 @@ def test_the_seeds_bench_checks_each_seed_against_the_lessons_target(capsys, mon
         script["main"](["01", "--arms", "no such arm"])
 
 
+def test_the_seeds_bench_names_the_option_and_value_it_cannot_read():
+    import runpy
+
+    from cyclegan_lib.course.env import repo_root
+
+    script = runpy.run_path(str(repo_root() / "bench" / "seeds.py"))
+    parse, recipe = script["parse_override"], type(dcgan_recipe("cpu"))
+    assert parse("steps=12", recipe) == ("steps", 12)
+    assert parse("lr=2e-3", recipe) == ("lr", 0.002)
+    assert parse("bf16=True", recipe) == ("bf16", True)
+    assert parse("bf16=0", recipe) == ("bf16", False)
+    with pytest.raises(SystemExit, match=r"--set 'bf16=ture': 'ture' is not a valid bool"):
+        parse("bf16=ture", recipe)  # a typo used to mean False
+    with pytest.raises(SystemExit, match=r"--set 'steps=1e3': '1e3' is not a valid int"):
+        parse("steps=1e3", recipe)
+    with pytest.raises(SystemExit, match=r"--set 'betas=0.5': betas is a tuple"):
+        parse("betas=0.5", recipe)  # used to become the float 0.5
+
+
 def test_bf16_recipe_trains_in_bf16_autocast_and_changes_the_numbers(monkeypatch):
     seen = []
 
