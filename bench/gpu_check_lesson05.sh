@@ -4,12 +4,14 @@
 #
 #   bash bench/gpu_check_lesson05.sh                # about 4-6 minutes on one H100
 #   bash bench/gpu_check_lesson05.sh --notebook     # also the lesson in the gpu profile (+~8 min)
+#   bash bench/gpu_check_lesson05.sh --compile      # also a torch.compile row per lesson in 2b
 #
 # 1. memory and speed table: the paper's CycleGAN (resnet_9blocks, basic D, 256 px), full
 #    training iterations, fp32 and mixed precision (--amp), batch 1 and 4, each in a fresh
 #    process (images/s and torch.cuda.max_memory_allocated);
 # 2. the library's bench ratio (bench/bench_cyclegan.py: plain fp32 vs our fast path), batch 1 and 4;
-#    then every lesson's training loop in the gpu profile (bench/course_speed.py);
+#    then every lesson's training loop in the gpu profile (bench/course_speed.py; with
+#    --compile also under torch.compile, whose warm-up column is the compile time);
 # 3. the lesson's training cell at full scale from the command line: the paper's flags plus
 #    --amp on 256-px offline data (150 images), killed in epoch 2, then --continue_train;
 # 4. (--notebook) the lesson itself, COURSE_PROFILE=gpu with a 2-minute training budget.
@@ -18,6 +20,16 @@
 # checkout (PYTHONPATH), so nothing is installed and no network is needed. Everything is
 # written under $OUT (the device tool's output folder) or build/gpu_check.
 set -euo pipefail
+
+NOTEBOOK=no
+SPEED_FLAGS=()
+for arg in "$@"; do
+    case $arg in
+        --notebook) NOTEBOOK=yes ;;
+        --compile) SPEED_FLAGS+=(--compile) ;;
+        *) echo "gpu_check_lesson05.sh: unknown option '$arg' (expected --notebook, --compile)" >&2; exit 2 ;;
+    esac
+done
 
 if [ -z "${PY:-}" ]; then
     if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi
@@ -51,7 +63,7 @@ for batch in 1 4; do
 done
 
 echo; echo "== 2b. steps per second of every lesson's training loop, gpu profile (bench/course_speed.py) =="
-"$PY" bench/course_speed.py --profile gpu | tee "$DEST/course_speed_gpu.txt"
+"$PY" bench/course_speed.py --profile gpu "${SPEED_FLAGS[@]}" | tee "$DEST/course_speed_gpu.txt"
 
 echo; echo "== 3. the lesson's training at full scale: 2 epochs of 150 images, killed, resumed =="
 "$PY" - "$WORK/datasets/digits2color" <<'EOF'
@@ -79,7 +91,7 @@ EOF
 tail -n 3 "$WORK/checkpoints/gpu_check/loss_log.txt"
 ls "$WORK/checkpoints/gpu_check"
 
-if [ "${1:-}" = "--notebook" ]; then
+if [ "$NOTEBOOK" = yes ]; then
     echo; echo "== 4. the lesson in the gpu profile, 2-minute training budget =="
     COURSE_PROFILE=gpu COURSE_BUILD_DIR=$DEST/build LESSON05_TRAIN_MINUTES=2 MPLBACKEND=Agg \
         "$PY" -m jupyter nbconvert --to notebook --execute notebooks/05_cyclegan_full_scale.ipynb \
