@@ -67,7 +67,7 @@ from cyclegan_lib.lessons.digit_translation import (
 from cyclegan_lib.lessons.gan_loop import conditional_recipe, dcgan_recipe, train_gan
 from cyclegan_lib.pipeline.options import parse_train_options
 from cyclegan_lib.pipeline.trainer import Trainer
-from cyclegan_lib.runtime import cpu_has_amx, onednn_isa_cap
+from cyclegan_lib.runtime import cpu_has_native_bf16, onednn_isa_cap
 from cyclegan_lib.tools.nbtools import lesson_setting
 
 LESSONS = ("01", "02", "03", "04", "05")
@@ -166,15 +166,6 @@ def lesson_loop(lesson: str, profile: str, folder: Path) -> Loop:
 
 
 # ---------------------------------------------------------------- levers
-def native_bf16() -> bool:
-    """True when the CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch detects it,
-    and ``ONEDNN_MAX_CPU_ISA`` does not keep oneDNN below those instructions (then a bf16
-    step ran 11x slower than fp32 here, so the row only wastes minutes)."""
-    if onednn_isa_cap() in {"SSE41", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI"}:
-        return False
-    return cpu_has_amx() or bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
-
-
 class Compiling:
     """Whether the ``torch.compile`` lever is on; :func:`lever` sets it, the loops read it."""
 
@@ -236,7 +227,7 @@ def levers(budget: int, lesson: str, profile: str, compile_lever: bool = False) 
     rows |= {f"Adam {kind}": {**own, "adam": kind} for kind in ("foreach", "fused")}
     if profile == "gpu" and torch.cuda.is_available():
         rows["bf16 autocast (CUDA)"] = {**own, "bf16": "cuda"}
-    elif profile != "gpu" and native_bf16():
+    elif profile != "gpu" and cpu_has_native_bf16():  # else a bf16 step ran 11x slower than fp32
         rows["bf16 autocast"] = {**own, "bf16": "cpu"}
     if compile_lever:
         rows["torch.compile (warm-up run compiles)"] = {**own, "compiled": True}
@@ -302,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = env.cpu_budget()
     print(f"CPU: {cpu_model()}; usable CPUs {budget} (os.cpu_count {os.cpu_count()}); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
-          f"native bf16 {'yes' if native_bf16() else 'no'}; profile {args.profile}")  # fmt: skip
+          f"native bf16 {'yes' if cpu_has_native_bf16() else 'no'}; profile {args.profile}")  # fmt: skip
     print(f"vector code: ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN up to "
           f"{onednn_isa_cap()}")  # fmt: skip
     print(f"median of {args.repeats} runs of {args.steps} steps, after a warm-up run\n")

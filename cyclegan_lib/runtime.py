@@ -38,6 +38,62 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+ONEDNN_ISA_BELOW: dict[str, tuple[str, ...]] = {
+    "SSE41": (),
+    "AVX": ("SSE41",),
+    "AVX2": ("AVX",),
+    "AVX2_VNNI": ("AVX2",),
+    "AVX2_VNNI_2": ("AVX2_VNNI",),
+    "AVX512_CORE": ("AVX2",),
+    "AVX512_CORE_VNNI": ("AVX512_CORE",),
+    "AVX512_CORE_BF16": ("AVX512_CORE_VNNI",),
+    "AVX10_1_512": ("AVX512_CORE_BF16", "AVX2_VNNI"),
+    "AVX10_1_512_AMX": ("AVX10_1_512",),
+    "AVX10_1_512_AMX_FP16": ("AVX10_1_512_AMX",),
+    "AVX10_2": ("AVX10_1_512",),
+    "AVX10_2_AMX_2": ("AVX10_1_512_AMX_FP16", "AVX10_2"),
+}
+"""oneDNN's instruction sets, each with those directly below it: the partial order that
+oneDNN's documentation of ``ONEDNN_MAX_CPU_ISA`` gives (a cap allows its instruction set
+and every one below it, so ``AVX2_VNNI_2`` allows no AVX-512 and ``AVX10_1_512`` no AMX)."""
+
+ONEDNN_ISA_ALIASES = {
+    "AVX512_CORE_FP16": "AVX10_1_512",
+    "AVX512_CORE_AMX": "AVX10_1_512_AMX",
+    "AVX512_CORE_AMX_FP16": "AVX10_1_512_AMX_FP16",
+    "AVX10_2_512": "AVX10_2",
+    "AVX10_2_512_AMX_2": "AVX10_2_AMX_2",
+}
+"""The older names oneDNN still accepts for the same caps."""
+
+
+def onednn_isa_cap() -> str:
+    """The highest instruction set oneDNN may use: ``$ONEDNN_MAX_CPU_ISA`` in capitals, or
+    ``"ALL"`` when it is not set."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+
+
+def onednn_may_use(isa: str) -> bool:
+    """Whether ``ONEDNN_MAX_CPU_ISA`` lets oneDNN use the instruction set ``isa`` (a key of
+    :data:`ONEDNN_ISA_BELOW`), were the CPU to have it.
+
+    No cap, ``ALL`` or ``DEFAULT`` allows everything. A cap this table does not know counts
+    as allowing nothing beyond the baseline: the callers then choose fp32, which is right on
+    every CPU, instead of a bf16 path that runs ten times slower where oneDNN may not use
+    the instructions made for it.
+    """
+    cap = onednn_isa_cap()
+    if cap in {"ALL", "DEFAULT"}:
+        return True
+    below = [ONEDNN_ISA_ALIASES.get(cap, cap)]
+    while below:
+        allowed = below.pop()
+        if allowed == isa:
+            return True
+        below.extend(ONEDNN_ISA_BELOW.get(allowed, ()))
+    return False
+
+
 def cpu_has_amx() -> bool:
     """True when the CPU has AMX tiles (Intel Xeon since Sapphire Rapids), as PyTorch detects
     them, and oneDNN may use them.
@@ -49,16 +105,18 @@ def cpu_has_amx() -> bool:
     than fp32, so the tiles count as absent. That variable, with ``ATEN_CPU_CAPABILITY=avx2``,
     is also how one CPU can stand in for an older one in a benchmark.
     """
-    isa_cap = onednn_isa_cap()
-    if isa_cap not in {"ALL", "DEFAULT"} and "AMX" not in isa_cap:
+    if not onednn_may_use("AVX10_1_512_AMX"):
         return False
     return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
 
 
-def onednn_isa_cap() -> str:
-    """The highest instruction set oneDNN may use: ``$ONEDNN_MAX_CPU_ISA`` in capitals, or
-    ``"ALL"`` when it is not set."""
-    return os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bf16 in hardware, with AMX or AVX512-BF16 (as PyTorch
+    detects them), and oneDNN may use those instructions."""
+    if cpu_has_amx():
+        return True
+    avx512_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+    return bool(avx512_bf16) and onednn_may_use("AVX512_CORE_BF16")
 
 
 def cpu_bf16(enabled: bool) -> AbstractContextManager:

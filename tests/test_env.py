@@ -79,6 +79,56 @@ def test_amx_counts_only_where_onednn_may_use_it(monkeypatch, isa_cap, tiles_usa
     assert runtime.cpu_has_amx() is False
 
 
+@pytest.mark.parametrize(
+    ("isa_cap", "allowed", "refused"),
+    [
+        (None, ["AVX10_1_512_AMX", "AVX2_VNNI_2"], []),
+        ("default", ["AVX10_1_512_AMX"], []),
+        ("AVX2_VNNI_2", ["AVX2_VNNI", "AVX2", "SSE41"], ["AVX512_CORE", "AVX512_CORE_BF16"]),
+        ("AVX512_CORE_BF16", ["AVX512_CORE_VNNI", "AVX2"], ["AVX2_VNNI", "AVX10_1_512"]),
+        ("avx512_core_fp16", ["AVX512_CORE_BF16", "AVX2_VNNI"], ["AVX10_1_512_AMX", "AVX2_VNNI_2"]),
+        ("AVX10_2_512", ["AVX10_1_512", "AVX512_CORE_BF16"], ["AVX10_1_512_AMX"]),
+        ("AVX10_2_512_AMX_2", ["AVX10_1_512_AMX", "AVX10_2"], []),
+        ("AVX_9000", [], ["AVX2", "AVX512_CORE_BF16"]),
+    ],
+)
+def test_onednn_caps_follow_onednns_partial_order(monkeypatch, isa_cap, allowed, refused):
+    from cyclegan_lib import runtime
+
+    if isa_cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+    assert [isa for isa in allowed if not runtime.onednn_may_use(isa)] == []
+    assert [isa for isa in refused if runtime.onednn_may_use(isa)] == []
+
+
+@pytest.mark.parametrize(
+    ("isa_cap", "amx", "avx512_bf16", "native"),
+    [
+        (None, False, True, True),
+        ("AVX512_CORE_BF16", False, True, True),
+        ("AVX512_CORE_VNNI", False, True, False),
+        ("AVX", True, True, False),
+        ("AVX2_VNNI_2", True, True, False),
+        ("AVX512_CORE_AMX", True, False, True),
+        (None, False, False, False),
+    ],
+)
+def test_native_bf16_needs_the_instructions_and_onednns_leave(
+    monkeypatch, isa_cap, amx, avx512_bf16, native
+):
+    from cyclegan_lib import runtime
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    if isa_cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+    assert runtime.cpu_has_native_bf16() is native
+
+
 def test_build_dir_override(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
     assert env.results_dir() == tmp_path / "results"
