@@ -76,3 +76,22 @@ def test_more_d_steps_update_d_more_often():
     gan.opt_g.register_step_post_hook(lambda *_: calls.append("G"))
     gan.train(2)
     assert calls == ["D", "D", "D", "G"] * 2
+
+
+def test_the_toy_lengths_bench_judges_the_lessons_claim(capsys):
+    import runpy
+
+    from cyclegan_lib.course.env import repo_root
+
+    bench = runpy.run_path(str(repo_root() / "bench" / "toy_lengths.py"))
+    assert bench["claim_holds"]({"balanced": [(8, 0.9), (6, 0.9)], "G rushes": [(1, 0.9), (0, 0)]})
+    assert not bench["claim_holds"]({"balanced": [(8, 0.9), (2, 0.5)], "G rushes": [(2, 0.9)]})
+    found = bench["measure"](3, [0, 1])
+    assert sorted(found) == ["G rushes", "balanced"]
+    assert all(len(runs) == 2 and all(0 <= m <= 8 for m, _ in runs) for runs in found.values())
+    assert bench["main"](["--iterations", "2", "--seeds", "0"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["2", "2"]
+    with pytest.raises(SystemExit):
+        bench["main"](["--iterations", "0"])
+    assert "--iterations must be >= 1, got [0]" in capsys.readouterr().err
