@@ -78,9 +78,9 @@ def onednn_may_use(isa: str) -> bool:
     :data:`ONEDNN_ISA_BELOW`), were the CPU to have it.
 
     No cap, ``ALL`` or ``DEFAULT`` allows everything. A cap this table does not know counts
-    as allowing nothing beyond the baseline: the callers then choose fp32, which is right on
-    every CPU, instead of a bf16 path that runs ten times slower where oneDNN may not use
-    the instructions made for it.
+    as allowing none of them: the callers then choose fp32, which is right on every CPU,
+    instead of a bf16 path that runs ten times slower where oneDNN may not use the
+    instructions made for it.
     """
     cap = onednn_isa_cap()
     if cap in {"ALL", "DEFAULT"}:
