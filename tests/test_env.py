@@ -56,6 +56,14 @@ def test_no_autocast_on_cpu():
     assert y.dtype == torch.float32
 
 
+def cap_onednn(monkeypatch, isa_cap: str | None) -> None:
+    """Set ``ONEDNN_MAX_CPU_ISA`` to ``isa_cap``, or leave it unset for ``None``."""
+    if isa_cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+
+
 @pytest.mark.parametrize(
     ("isa_cap", "tiles_usable"),
     [
@@ -70,10 +78,7 @@ def test_amx_counts_only_where_onednn_may_use_it(monkeypatch, isa_cap, tiles_usa
     from cyclegan_lib import runtime
 
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
-    if isa_cap is None:
-        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    else:
-        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+    cap_onednn(monkeypatch, isa_cap)
     assert runtime.cpu_has_amx() is tiles_usable
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     assert runtime.cpu_has_amx() is False
@@ -95,10 +100,7 @@ def test_amx_counts_only_where_onednn_may_use_it(monkeypatch, isa_cap, tiles_usa
 def test_onednn_caps_follow_onednns_partial_order(monkeypatch, isa_cap, allowed, refused):
     from cyclegan_lib import runtime
 
-    if isa_cap is None:
-        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    else:
-        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+    cap_onednn(monkeypatch, isa_cap)
     assert [isa for isa in allowed if not runtime.onednn_may_use(isa)] == []
     assert [isa for isa in refused if runtime.onednn_may_use(isa)] == []
 
@@ -122,10 +124,7 @@ def test_native_bf16_needs_the_instructions_and_onednns_leave(
 
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
-    if isa_cap is None:
-        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    else:
-        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa_cap)
+    cap_onednn(monkeypatch, isa_cap)
     assert runtime.cpu_has_native_bf16() is native
 
 
