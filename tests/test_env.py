@@ -33,6 +33,24 @@ def test_pick_follows_profile(monkeypatch):
     assert env.pick(1, 2, 3, profile="gpu") == 3
 
 
+def test_time_budgets_cover_the_training_lessons_and_match_the_readme():
+    from cyclegan_lib.tools import nbtools
+
+    numbers = [lesson.name[:2] for lesson in nbtools.lessons()]
+    assert sorted(env.CPU_BUDGET_MINUTES) == [n for n in numbers if n != "00"]
+    assert env.time_budget("04_cyclegan", "cpu") == 12 * 60.0
+    assert env.time_budget("04", "cpu") == 12 * 60.0
+    assert env.time_budget("00_start_here", "cpu") is None
+    assert env.time_budget("04_cyclegan", "smoke") is None
+    assert env.time_budget("04_cyclegan", "gpu") is None
+    minutes = env.CPU_BUDGET_MINUTES
+    assert minutes["01"] == minutes["02"]  # the README states them as one
+    stated = f"lessons 01–02 ≤ {minutes['01']} min, " + ", ".join(
+        f"{n} ≤ {minutes[n]} min" for n in ("03", "04", "05", "06")
+    )
+    assert stated in (env.repo_root() / "README.md").read_text()
+
+
 def test_seed_everything_repeats_all_generators():
     import random
 

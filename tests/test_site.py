@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import nbformat
 
+from cyclegan_lib.course import env
 from cyclegan_lib.tools import nbtools, site
 
 
@@ -64,7 +65,13 @@ def test_site_lists_lessons_in_order_with_results_and_links(tmp_path, monkeypatc
             "profile": "cpu",
         },
         {"lesson": "00_start_here", "status": "ok", "seconds": 41.04, "profile": "cpu"},
-        {"lesson": "01_vanilla_gan", "status": "ok", "seconds": 250.0, "profile": "cpu"},
+        {
+            "lesson": "01_vanilla_gan",
+            "status": "ok",
+            "seconds": 250.0,
+            "profile": "cpu",
+            "budget_seconds": 300.0,
+        },
     ]
     nbtools.write_summary(tmp_path, runs)  # what `make course` calls after executing the lessons
     page = (tmp_path / "index.html").read_text()
@@ -83,6 +90,8 @@ def test_site_lists_lessons_in_order_with_results_and_links(tmp_path, monkeypatc
     assert "<td>1.5</td><td>9.25</td>" in groups
     assert "2/3</b>lessons ran" in page and "failed: CellExecutionError" in page
     assert "41.0 s" in page and "4 min 10 s" in page and "This lesson saved no results." in page
+    budgets = re.findall(r'<span class="(within|over)">\((\w+) its budget of ([^)]+)\)', page)
+    assert budgets == [("within", "within", "5 min 0 s")]  # lessons without a budget show none
     parser = Links()
     parser.feed(page)
     assert len(parser.hrefs) == 6
@@ -100,3 +109,29 @@ def test_site_rebuilds_from_summary(tmp_path, capsys):
     )
     assert site.main([str(tmp_path)]) == 0
     assert "00_start_here" in (tmp_path / "index.html").read_text()
+
+
+def test_make_course_judges_each_lesson_and_the_course_against_its_budget():
+    def run(lesson, seconds, profile="cpu"):
+        budget = env.time_budget(lesson, profile)
+        return {"lesson": lesson, "status": "ok", "seconds": seconds, "profile": profile} | {
+            "budget_seconds": budget
+        }
+
+    assert nbtools.describe_run(run("04_cyclegan", 402.0)) == (
+        "04_cyclegan: ok in 402.0 s, within its budget of 720 s"
+    )
+    assert nbtools.describe_run(run("01_vanilla_gan", 437.4)) == (
+        "01_vanilla_gan: ok in 437.4 s, over its budget of 300 s by 137 s"
+    )
+    assert nbtools.describe_run(run("00_start_here", 10.0)) == "00_start_here: ok in 10.0 s"
+    assert nbtools.describe_run(run("04_cyclegan", 9.0, "smoke")) == "04_cyclegan: ok in 9.0 s"
+    fast = [run("01_vanilla_gan", 600.0), run("04_cyclegan", 650.0)]
+    assert nbtools.describe_course(fast, whole=True) == (
+        "2 lessons in 1250 s (20.8 min): the course is within its goal of 1500 s"
+    )
+    slow = fast + [run("06_measuring_and_debugging", 700.0)]
+    assert nbtools.describe_course(slow, whole=True).endswith("over its goal of 1500 s by 450 s")
+    assert nbtools.describe_course(slow, whole=False) == "3 lessons in 1950 s (32.5 min)"
+    smoke = [run("04_cyclegan", 9.0, "smoke")]
+    assert nbtools.describe_course(smoke, whole=True) == "1 lesson in 9 s (0.1 min)"

@@ -31,6 +31,22 @@ PROFILE_VARIABLE = "COURSE_PROFILE"
 T = TypeVar("T")
 
 
+CPU_BUDGET_MINUTES = {"01": 5, "02": 5, "03": 8, "04": 12, "05": 8, "06": 10}
+"""Each lesson's time budget in the ``cpu`` profile on a 2-core CPU, in minutes, by its
+number (lesson 00 trains nothing and has none). ``make course`` prints each lesson's time
+against it; a lesson over budget still counts as run, since the time depends on the CPU."""
+CPU_COURSE_BUDGET_MINUTES = 25
+"""The goal for the whole course in the ``cpu`` profile on a 2-core CPU, in minutes."""
+
+
+def time_budget(lesson: str, profile: str) -> float | None:
+    """Seconds that ``lesson`` (``"04"`` or ``"04_cyclegan"``) may take in ``profile``,
+    or None where there is no budget: lesson 00, and the ``smoke`` and ``gpu`` profiles
+    (seconds for tests, and as long as the learner chooses)."""
+    minutes = CPU_BUDGET_MINUTES.get(lesson[:2]) if profile == "cpu" else None
+    return None if minutes is None else minutes * 60.0
+
+
 def default_profile() -> str:
     """The profile the hardware allows: ``gpu`` with CUDA, else ``cpu``."""
     return "gpu" if torch.cuda.is_available() else "cpu"

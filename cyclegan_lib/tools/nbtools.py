@@ -27,7 +27,13 @@ from pathlib import Path
 import nbformat
 
 from cyclegan_lib.course import config
-from cyclegan_lib.course.env import build_dir, get_profile, repo_root
+from cyclegan_lib.course.env import (
+    CPU_COURSE_BUDGET_MINUTES,
+    build_dir,
+    get_profile,
+    repo_root,
+    time_budget,
+)
 from cyclegan_lib.tools import slides
 from cyclegan_lib.tools.site import build_site
 
@@ -296,12 +302,39 @@ def build_course(profile: str, selected: list[Path]) -> int:
         seconds = round(time.perf_counter() - start, 1)
         write(nb, out / "notebooks" / lesson.name)
         export_html(nb, out / f"{lesson.stem}.html")
-        runs.append(
-            {"lesson": lesson.stem, "status": status, "seconds": seconds, "profile": profile}
-        )
-        print(f"{lesson.stem}: {status} in {seconds} s")
+        run = {"lesson": lesson.stem, "status": status, "seconds": seconds, "profile": profile}
+        runs.append(run | {"budget_seconds": time_budget(lesson.stem, profile)})
+        print(describe_run(runs[-1]))
+    print(describe_course(runs, whole=len(runs) == len(lessons())))
     write_summary(out, runs)
     return 1 if failures else 0
+
+
+def over_budget(seconds: float, budget: float | None, word: str = "budget") -> str:
+    """``"within its budget of 300 s"``, ``"over its budget of 300 s by 20 s"``, or ``""``."""
+    if budget is None:
+        return ""
+    if seconds <= budget:
+        return f"within its {word} of {budget:.0f} s"
+    return f"over its {word} of {budget:.0f} s by {seconds - budget:.0f} s"
+
+
+def describe_run(run: dict) -> str:
+    """A lesson's line in ``make course``: status and time, against its budget if it has one."""
+    line = f"{run['lesson']}: {run['status']} in {run['seconds']} s"
+    verdict = over_budget(run["seconds"], run.get("budget_seconds"))
+    return f"{line}, {verdict}" if verdict else line
+
+
+def describe_course(runs: list[dict], whole: bool) -> str:
+    """The total time, against the ``cpu`` profile's goal when every lesson ran in it."""
+    seconds = sum(run["seconds"] for run in runs)
+    lessons_run = f"{len(runs)} lesson" + ("" if len(runs) == 1 else "s")
+    line = f"{lessons_run} in {seconds:.0f} s ({seconds / 60:.1f} min)"
+    if whole and runs and all(run["profile"] == "cpu" for run in runs):
+        goal = CPU_COURSE_BUDGET_MINUTES * 60.0
+        line += ": the course is " + over_budget(seconds, goal, word="goal")
+    return line
 
 
 def write_summary(out: Path, runs: list[dict]) -> None:

@@ -101,6 +101,15 @@ def format_seconds(seconds: float) -> str:
     return f"{minutes} min {rest} s"
 
 
+def budget_context(run: dict) -> dict:
+    """``budget`` (the lesson's time budget in its profile, or None) and ``over`` (True
+    when the run took longer), for the card's time line."""
+    budget = run.get("budget_seconds")
+    if budget is None:
+        return {"budget": None, "over": False}
+    return {"budget": format_seconds(budget), "over": run["seconds"] > budget}
+
+
 def lesson_card(build: Path, run: dict) -> dict:
     """One lesson: number, title, status, run time, profile, and its results."""
     lesson = run["lesson"]
@@ -114,6 +123,7 @@ def lesson_card(build: Path, run: dict) -> dict:
         "ok": run["status"] == "ok",
         "status": run["status"],
         "time": format_seconds(run["seconds"]),
+        **budget_context(run),
         "profile": run["profile"],
         **results_context(run.get("results")),
     }
