@@ -256,7 +256,15 @@ def steps_per_second(
 
 def recorded_wall_time(lesson: str, profile: str) -> str:
     """The lesson's last recorded wall time in build/results, if ``make course`` ran it in
-    ``profile`` (a smoke run of the tests overwrites the file with its own profile)."""
+    ``profile`` (a smoke run of the tests overwrites the file with its own profile), and
+    the lesson's time budget in that profile if it has one."""
+    budget = env.time_budget(lesson, profile)
+    return recorded_seconds(lesson, profile) + (
+        "" if budget is None else f"; its budget is {budget:.0f} s"
+    )
+
+
+def recorded_seconds(lesson: str, profile: str) -> str:
     for path in sorted(env.results_dir().glob(f"{lesson}_*.json")):
         numbers = json.loads(path.read_text())
         if numbers.get("profile") != profile:

@@ -167,12 +167,13 @@ def test_course_speed_measures_every_lesson_and_lever(capsys):
 def test_course_speed_quotes_a_lesson_time_only_from_the_same_profile(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
     wall_time = bench_script("course_speed.py")["recorded_wall_time"]
-    assert wall_time("04", "cpu") == "not recorded"
+    assert wall_time("04", "cpu") == "not recorded; its budget is 720 s"
     results = tmp_path / "results" / "04_cyclegan.json"
     results.write_text(json.dumps({"profile": "smoke", "run_seconds": 17.4}))
-    assert wall_time("04", "cpu") == "not recorded (the last run was smoke)"
+    assert wall_time("04", "cpu") == "not recorded (the last run was smoke); its budget is 720 s"
+    assert wall_time("04", "smoke") == "17 s (undated)"  # no budget in smoke
     results.write_text(json.dumps({"profile": "cpu", "run_seconds": 379.2, "written": "today"}))
-    assert wall_time("04", "cpu") == "379 s (today)"
+    assert wall_time("04", "cpu") == "379 s (today); its budget is 720 s"
 
 
 def test_course_speed_compile_lever_compiles_the_networks_it_builds_and_only_then():
