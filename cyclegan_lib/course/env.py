@@ -47,6 +47,16 @@ def time_budget(lesson: str, profile: str) -> float | None:
     return None if minutes is None else minutes * 60.0
 
 
+def course_goal(runs: list[dict]) -> float | None:
+    """Seconds the whole course may take, for ``runs`` of ``make course`` (dicts with
+    ``lesson`` and ``profile``): the ``cpu`` goal when every run was in ``cpu`` and every
+    lesson with a budget ran, else None (a partial build is not the course)."""
+    ran = {run["lesson"][:2] for run in runs}
+    whole = bool(runs) and set(CPU_BUDGET_MINUTES) <= ran
+    cpu = all(run["profile"] == "cpu" for run in runs)
+    return CPU_COURSE_BUDGET_MINUTES * 60.0 if whole and cpu else None
+
+
 def default_profile() -> str:
     """The profile the hardware allows: ``gpu`` with CUDA, else ``cpu``."""
     return "gpu" if torch.cuda.is_available() else "cpu"

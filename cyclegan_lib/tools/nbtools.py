@@ -28,8 +28,8 @@ import nbformat
 
 from cyclegan_lib.course import config
 from cyclegan_lib.course.env import (
-    CPU_COURSE_BUDGET_MINUTES,
     build_dir,
+    course_goal,
     get_profile,
     repo_root,
     time_budget,
@@ -305,7 +305,7 @@ def build_course(profile: str, selected: list[Path]) -> int:
         run = {"lesson": lesson.stem, "status": status, "seconds": seconds, "profile": profile}
         runs.append(run | {"budget_seconds": time_budget(lesson.stem, profile)})
         print(describe_run(runs[-1]))
-    print(describe_course(runs, whole=len(runs) == len(lessons())))
+    print(describe_course(runs))
     write_summary(out, runs)
     return 1 if failures else 0
 
@@ -326,13 +326,14 @@ def describe_run(run: dict) -> str:
     return f"{line}, {verdict}" if verdict else line
 
 
-def describe_course(runs: list[dict], whole: bool) -> str:
-    """The total time, against the ``cpu`` profile's goal when every lesson ran in it."""
+def describe_course(runs: list[dict]) -> str:
+    """The total time, against the ``cpu`` profile's goal when every lesson ran in it
+    (:func:`~cyclegan_lib.course.env.course_goal`)."""
     seconds = sum(run["seconds"] for run in runs)
     lessons_run = f"{len(runs)} lesson" + ("" if len(runs) == 1 else "s")
     line = f"{lessons_run} in {seconds:.0f} s ({seconds / 60:.1f} min)"
-    if whole and runs and all(run["profile"] == "cpu" for run in runs):
-        goal = CPU_COURSE_BUDGET_MINUTES * 60.0
+    goal = course_goal(runs)
+    if goal is not None:
         line += ": the course is " + over_budget(seconds, goal, word="goal")
     return line
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from cyclegan_lib.course.env import build_dir
+from cyclegan_lib.course.env import build_dir, course_goal
 from cyclegan_lib.pipeline.templates import render as render_template
 
 RECORD_KEYS = {"lesson", "profile", "written"}
@@ -94,11 +94,11 @@ def results_context(results: dict | None) -> dict:
 
 
 def format_seconds(seconds: float) -> str:
-    """``41.0 s`` under a minute, ``3 min 32 s`` above."""
+    """``41.0 s`` under a minute, ``3 min 32 s`` above (``5 min`` on the minute)."""
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def budget_context(run: dict) -> dict:
@@ -132,12 +132,15 @@ def lesson_card(build: Path, run: dict) -> dict:
 def render(build: Path, runs: list[dict]) -> str:
     """The whole page (``templates/course.html``), lessons in course order."""
     runs = sorted(runs, key=lambda r: r["lesson"])
+    seconds = sum(r["seconds"] for r in runs)
+    goal = course_goal(runs)
     return render_template(
         "course.html",
         title="CycleGAN from Scratch: the course",
         cards=[lesson_card(build, run) for run in runs],
         passed=sum(r["status"] == "ok" for r in runs),
-        minutes=sum(r["seconds"] for r in runs) / 60,
+        minutes=seconds / 60,
+        goal=None if goal is None else {"time": format_seconds(goal), "over": seconds > goal},
         profiles=", ".join(sorted({r["profile"] for r in runs})) or "—",
         built=time.strftime("%Y-%m-%d %H:%M"),
     )
