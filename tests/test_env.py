@@ -51,6 +51,20 @@ def test_time_budgets_cover_the_training_lessons_and_match_the_readme():
     assert stated in (env.repo_root() / "README.md").read_text()
 
 
+def test_a_lesson_reports_its_time_against_its_budget(monkeypatch):
+    assert env.lesson_time("04_cyclegan", 415.9, "cpu") == (
+        "this lesson ran 416 s here, within its budget of 720 s (cpu profile, set for 2 cores)"
+    )
+    assert env.lesson_time("01_vanilla_gan", 437.4, "cpu") == (
+        "this lesson ran 437 s here, over its budget of 300 s by 137 s "
+        "(cpu profile, set for 2 cores)"
+    )
+    assert env.lesson_time("00_start_here", 12.0, "cpu") == "this lesson ran 12 s here"
+    assert env.lesson_time("04_cyclegan", 9.0, "gpu") == "this lesson ran 9 s here"
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")  # the active profile by default
+    assert env.lesson_time("04_cyclegan", 9.0) == "this lesson ran 9 s here"
+
+
 def test_seed_everything_repeats_all_generators():
     import random
 

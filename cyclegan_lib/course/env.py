@@ -47,6 +47,27 @@ def time_budget(lesson: str, profile: str) -> float | None:
     return None if minutes is None else minutes * 60.0
 
 
+def budget_verdict(seconds: float, budget: float | None, word: str = "budget") -> str:
+    """``"within its budget of 300 s"``, ``"over its budget of 300 s by 20 s"``, or ``""``."""
+    if budget is None:
+        return ""
+    if seconds <= budget:
+        return f"within its {word} of {budget:.0f} s"
+    return f"over its {word} of {budget:.0f} s by {seconds - budget:.0f} s"
+
+
+def lesson_time(lesson: str, seconds: float, profile: str | None = None) -> str:
+    """The last line of a lesson: how long it ran here, against its budget in the profile.
+
+    ``"this lesson ran 416 s here, within its budget of 720 s (cpu profile, set for 2 cores)"``;
+    without the budget where the profile has none (:func:`time_budget`).
+    """
+    profile = profile or get_profile()
+    line = f"this lesson ran {seconds:.0f} s here"
+    verdict = budget_verdict(seconds, time_budget(lesson, profile))
+    return f"{line}, {verdict} ({profile} profile, set for 2 cores)" if verdict else line
+
+
 def course_goal(runs: list[dict]) -> float | None:
     """Seconds the whole course may take, for ``runs`` of ``make course`` (dicts with
     ``lesson`` and ``profile``): the ``cpu`` goal when every run was in ``cpu`` and every

@@ -28,6 +28,7 @@ import nbformat
 
 from cyclegan_lib.course import config
 from cyclegan_lib.course.env import (
+    budget_verdict,
     build_dir,
     course_goal,
     get_profile,
@@ -310,19 +311,10 @@ def build_course(profile: str, selected: list[Path]) -> int:
     return 1 if failures else 0
 
 
-def over_budget(seconds: float, budget: float | None, word: str = "budget") -> str:
-    """``"within its budget of 300 s"``, ``"over its budget of 300 s by 20 s"``, or ``""``."""
-    if budget is None:
-        return ""
-    if seconds <= budget:
-        return f"within its {word} of {budget:.0f} s"
-    return f"over its {word} of {budget:.0f} s by {seconds - budget:.0f} s"
-
-
 def describe_run(run: dict) -> str:
     """A lesson's line in ``make course``: status and time, against its budget if it has one."""
     line = f"{run['lesson']}: {run['status']} in {run['seconds']} s"
-    verdict = over_budget(run["seconds"], run.get("budget_seconds"))
+    verdict = budget_verdict(run["seconds"], run.get("budget_seconds"))
     return f"{line}, {verdict}" if verdict else line
 
 
@@ -334,7 +326,7 @@ def describe_course(runs: list[dict]) -> str:
     line = f"{lessons_run} in {seconds:.0f} s ({seconds / 60:.1f} min)"
     goal = course_goal(runs)
     if goal is not None:
-        line += ": the course is " + over_budget(seconds, goal, word="goal")
+        line += ": the course is " + budget_verdict(seconds, goal, word="goal")
     return line
 
 
