@@ -1,3 +1,7 @@
+import asyncio
+import time
+from queue import Empty
+
 import nbformat
 import pytest
 
@@ -105,3 +109,39 @@ def test_committed_notebooks_are_diff_friendly():
 
 def test_student_versions_are_current():
     assert nbtools.stale_students() == [], "run 'make student'"
+
+
+class MissedReply:
+    """A shell channel whose poll misses a waiting reply until the poll's timeout ends
+    (jupyter/nbclient#312): each call sleeps its whole timeout, and the reply is there
+    from ``ready_after`` seconds on."""
+
+    def __init__(self, ready_after: float | None) -> None:
+        self.start = time.monotonic()
+        self.ready_after = ready_after
+        self.timeouts: list[float | None] = []
+
+    async def get_msg(self, timeout=None):
+        self.timeouts.append(timeout)
+        if self.ready_after is not None and time.monotonic() - self.start >= self.ready_after:
+            return {"reply": True}
+        await asyncio.sleep(timeout)
+        raise Empty
+
+
+def test_the_shell_reply_is_seen_within_a_slice_not_at_the_cells_timeout():
+    channel = MissedReply(ready_after=0.05)
+    get_msg = nbtools.in_slices(channel.get_msg, slice_seconds=0.02)
+    start = time.monotonic()
+    assert asyncio.run(get_msg(timeout=30)) == {"reply": True}
+    assert time.monotonic() - start < 1.0  # one long poll would have slept 30 s
+    assert max(channel.timeouts) <= 0.02 and len(channel.timeouts) >= 3
+
+
+def test_sliced_polling_still_times_out_at_the_cells_timeout():
+    channel = MissedReply(ready_after=None)
+    get_msg = nbtools.in_slices(channel.get_msg, slice_seconds=0.02)
+    start = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(get_msg(timeout=0.1))
+    assert 0.1 <= time.monotonic() - start < 0.5

@@ -23,6 +23,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 
@@ -203,12 +204,48 @@ def sync_colab_cells(nb, lesson: Path, student: bool = False) -> None:
 
 
 # ---------------------------------------------------------------- execution
+SHELL_POLL_SECONDS = 1.0
+
+
+def in_slices(get_msg, slice_seconds: float = SHELL_POLL_SECONDS):
+    """The async ``get_msg(timeout)`` of a kernel channel, waiting in slices up to ``timeout``.
+
+    nbclient waits for a cell's reply with one poll of the shell socket as long as the
+    cell's timeout. After a cell that shows a widget, that poll sometimes misses the
+    reply and wakes only at the timeout (jupyter/nbclient#312): in lesson 03's smoke run
+    its widget cell stalled for the whole timeout in 3 of 12 runs here. Each new poll
+    first checks for a message already waiting, so polling in slices sees the reply
+    within ``slice_seconds``; ``Empty`` is still raised at the timeout.
+    """
+
+    async def get_msg_in_slices(timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = slice_seconds if deadline is None else deadline - time.monotonic()
+            try:
+                return await get_msg(timeout=max(0.0, min(slice_seconds, left)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
+
+
 def execute(nb, path: Path, profile: str, timeout: int = 1800):
-    """Execute ``nb`` in a fresh kernel, with ``COURSE_PROFILE=profile``, in its folder."""
+    """Execute ``nb`` in a fresh kernel, with ``COURSE_PROFILE=profile``, in its folder.
+
+    The cell's reply is awaited in short slices (:func:`in_slices`).
+    """
     from nbclient import NotebookClient
 
+    class SlicedShellClient(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            kc.shell_channel.get_msg = in_slices(kc.shell_channel.get_msg)
+            return kc
+
     os.environ["COURSE_PROFILE"] = profile
-    client = NotebookClient(
+    client = SlicedShellClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
