@@ -214,9 +214,9 @@ def in_slices(get_msg, slice_seconds: float = SHELL_POLL_SECONDS):
     cell's timeout. After a cell that shows a widget, that poll sometimes misses the
     reply and wakes only at the timeout (jupyter/nbclient#312): executing lesson 03 in
     ``smoke`` with a 60 s timeout, its widget cell stalled the whole 60 s in 4 of 22 runs,
-    and in none of 22 with the slices. Each new poll
-    first checks for a message already waiting, so polling in slices sees the reply
-    within ``slice_seconds``; ``Empty`` is still raised at the timeout.
+    and in none of 22 with the slices. Each new poll first checks for a message already
+    waiting, so polling in slices sees the reply within ``slice_seconds``; ``Empty`` is
+    still raised at the timeout.
     """
 
     async def get_msg_in_slices(timeout: float | None = None):
