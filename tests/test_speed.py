@@ -6,7 +6,9 @@ measurement reports, that it leaves a run unchanged, and that each script runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import runpy
 
 import pytest
@@ -193,3 +195,75 @@ def test_course_speed_compile_lever_compiles_the_networks_it_builds_and_only_the
     rows = script["levers"](2, "04", "cpu", compile_lever=True)
     assert rows["torch.compile (warm-up run compiles)"]["compiled"] is True
     assert not any("compile" in name for name in script["levers"](2, "04", "cpu"))
+
+
+def test_lesson_times_finds_a_lesson_by_its_number(tmp_path):
+    find = bench_script("lesson_times.py")["lesson_notebook"]
+    assert find(repo_root(), "04").name == "04_cyclegan.ipynb"
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "01_vanilla_gan.ipynb").write_text("{}")
+    assert find(tmp_path, "01").name == "01_vanilla_gan.ipynb"
+    assert find(tmp_path, "06") is None
+
+
+@pytest.mark.slow
+def test_lesson_times_runs_each_side_in_a_kernel_that_imports_that_side(tmp_path):
+    import nbformat
+
+    script = bench_script("lesson_times.py")
+    side = tmp_path / "side"
+    (side / "notebooks").mkdir(parents=True)
+    seen = tmp_path / "seen.txt"
+    keys = ("PYTHONPATH", "COURSE_BUILD_DIR", "COURSE_PROFILE", "ONEDNN_MAX_CPU_ISA")
+    report = (
+        f"import os; open({str(seen)!r}, 'w').write(repr([os.environ.get(k) for k in {keys!r}]))"
+    )
+    notebook = side / "notebooks" / "01_probe.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(report)]), notebook)
+    before = dict(os.environ)
+    cap = script["CAPS"]["avx2"]
+    run = script["run_lesson"](side, notebook, "smoke", tmp_path / "build", cap)
+    assert run.ok and run.seconds > 0
+    assert seen.read_text() == repr([str(side), str(tmp_path / "build"), "smoke", "AVX2"])
+    assert dict(os.environ) == before, "the kernel's environment does not leak into this process"
+    failing = side / "notebooks" / "02_fails.ipynb"
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("assert False")]), failing
+    )
+    failed = script["run_lesson"](side, failing, "smoke", tmp_path / "build", {})
+    assert not failed.ok and failed.seconds > 0, "a missed target keeps its time, marked"
+
+
+def test_lesson_times_compares_lesson_by_lesson_and_totals_only_shared_lessons(tmp_path, capsys):
+    script = bench_script("lesson_times.py")
+    Run = script["Run"]
+    old = tmp_path / "old"
+    (old / "notebooks").mkdir(parents=True)
+    for name in ("01_vanilla_gan", "04_cyclegan"):
+        (old / "notebooks" / f"{name}.ipynb").write_text("{}")
+    ran = []
+
+    @contextlib.contextmanager
+    def fake_worktree(commit, folder):
+        assert commit == "abc1234"
+        yield old
+
+    def fake_run(root, notebook, profile, build, cap):
+        ran.append((root == old, notebook.name[:2], profile, cap))
+        return {(True, "01"): Run(300.0, False), (False, "01"): Run(150.0, True),
+                (True, "04"): Run(600.0, True), (False, "04"): Run(400.0, True),
+                (False, "06"): Run(280.0, True)}[(root == old, notebook.name[:2])]  # fmt: skip
+
+    script["main"].__globals__.update(worktree=fake_worktree, run_lesson=fake_run)
+    assert script["main"](["--baseline", "abc1234", "--lessons", "01", "04", "06",
+                           "--cap", "avx2"]) == 0  # fmt: skip
+    cap = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert ran == [(True, "01", "cpu", cap), (False, "01", "cpu", cap),
+                   (True, "04", "cpu", cap), (False, "04", "cpu", cap),
+                   (False, "06", "cpu", cap)]  # fmt: skip
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    assert rows["01"] == ["300.0", "(failed)", "150.0", "2.00"]
+    assert rows["04"] == ["600.0", "400.0", "1.50"]
+    assert rows["06"] == ["(none)", "280.0"]
+    assert rows["both"] == ["900.0", "550.0", "1.64"], "the totals leave lesson 06 out"
+    assert rows["lessons"] == ["only", "in", "this", "checkout:", "280.0", "s", "more"]
