@@ -18,6 +18,15 @@ retyped. Each configuration changes one lever from the lesson's own setting:
 * lesson 04 only: its two arms side by side in two processes (what the lesson does), the
   rate of one arm while the other runs.
 
+After each lesson's rows, a line says how close its step comes to the CPU's arithmetic
+speed: the floating-point operations of one step (lesson 05: of one image, as its rows
+count), by ``torch.utils.flop_counter``'s formulas for convolutions and matrix products,
+forward and backward; the rate the first row reaches; that rate against a large
+convolution's on the same threads (what oneDNN attains when tensors are big); and the share
+of a step spent inside convolution and matrix-product operators (``torch.profiler``, their
+own time). A high share with a low rate means the step waits on convolutions too small to
+run at full speed, not on Python or dispatch, which no compiler or optimiser lever removes.
+
 To see how a CPU without AVX-512 would fare, cap the instruction sets of both PyTorch's own
 kernels and oneDNN's convolutions: ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 python
 bench/course_speed.py`` (the clock, caches and memory stay this machine's).
@@ -50,9 +59,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 from unittest import mock
 
 import torch
+from torch import profiler
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from cyclegan_lib import models
 from cyclegan_lib.course import env
@@ -254,6 +267,87 @@ def steps_per_second(
     return statistics.median(rates), warm_up
 
 
+# ---------------------------------------------------------------- arithmetic
+class Arithmetic(NamedTuple):
+    """One training step's floating-point work, and how fast a loop does it."""
+
+    flops_per_step: float
+    kernel_seconds_per_step: float  # inside convolution and matrix-product operators
+
+    def describe(self, steps_per_second: float, large_conv_flops: float) -> str:
+        rate = self.flops_per_step * steps_per_second
+        share = min(1.0, self.kernel_seconds_per_step * steps_per_second)
+        return (
+            f"{self.flops_per_step / 1e9:.2f} GFLOP per step at {rate / 1e9:.1f} GFLOP/s, "
+            f"{rate / large_conv_flops:.0%} of a large convolution's "
+            f"{large_conv_flops / 1e9:.0f} GFLOP/s; {share:.0%} of a step in "
+            "convolutions and matrix products"
+        )
+
+
+class FlopCount(TorchDispatchMode):
+    """Counts the floating-point operations of the operators run inside it, by the formulas
+    of ``torch.utils.flop_counter`` (convolutions and matrix products, forward and backward).
+
+    ``FlopCounterMode`` also attributes them to modules, with hooks that break a double
+    backward (lesson 01's R1 penalty); this counts the total only.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def is_arithmetic_operator(name: str) -> bool:
+    """Whether a profiled operator is a convolution or a matrix product (its own time is
+    the kernel's: the wrappers ``aten::convolution``/``conv2d`` add only microseconds)."""
+    operator = name.removeprefix("aten::")
+    return "conv" in operator or operator in {"mm", "addmm", "bmm", "baddbmm", "matmul"}
+
+
+def arithmetic(loop: Loop, steps: int) -> Arithmetic:
+    """Count one step's FLOPs over ``steps`` steps, then time its arithmetic operators over
+    as many more (the profiler's own overhead falls outside their self time)."""
+    with FlopCount() as counter:
+        loop(steps)
+    with profiler.profile(activities=[profiler.ProfilerActivity.CPU]) as profiled:
+        loop(steps)
+    kernel_us = sum(
+        event.self_cpu_time_total
+        for event in profiled.key_averages()
+        if is_arithmetic_operator(event.key)
+    )
+    return Arithmetic(counter.total / steps, kernel_us / 1e6 / steps)
+
+
+def large_convolution_flops(repeats: int = 9) -> float:
+    """FLOP/s of one large 3x3 convolution (32 images of 64 channels at 32x32, no
+    gradients) on the current threads: about what oneDNN attains on this CPU."""
+    images, weight = torch.randn(32, 64, 32, 32), torch.randn(64, 64, 3, 3)
+    flops = 2 * images.numel() * weight[0].numel()  # a multiply-add per weight per pixel
+    # glibc maps a block above its threshold fresh from the kernel, page faults and all, and
+    # raises the threshold to the largest such block freed; a training loop soon has freed
+    # big ones. Free one larger than the output first, so that it comes from the heap too.
+    images.new_empty(2 * images.numel())  # dropped at once
+    timings = []
+    with torch.no_grad():
+        for _ in range(2):  # oneDNN picks and compiles its kernel on the first call
+            torch.nn.functional.conv2d(images, weight, padding=1)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            torch.nn.functional.conv2d(images, weight, padding=1)
+            timings.append(time.perf_counter() - start)
+    return flops / statistics.median(timings)
+
+
 def recorded_wall_time(lesson: str, profile: str) -> str:
     """The lesson's last recorded wall time in build/results, if ``make course`` ran it in
     ``profile`` (a smoke run of the tests overwrites the file with its own profile), and
@@ -296,6 +390,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def print_lever_rows(
+    lesson: str, loop: Loop, args: argparse.Namespace, budget: int
+) -> float | None:
+    """One row per lever (:func:`levers`); returns the first row's steps per second, the
+    lesson's own setting in fp32, or None if it failed."""
+    base = None
+    for index, (name, setting) in enumerate(
+        levers(budget, lesson, args.profile, args.compile).items()
+    ):
+        if setting.get("arms"):
+            arms_loop = arms_side_by_side(lesson_setting("04", "recipe", args.profile))
+            timed = steps_per_second(arms_loop, args.steps, args.repeats, setting)
+        else:
+            timed = steps_per_second(loop, args.steps, args.repeats, setting)
+        if isinstance(timed, str):
+            print(f"{lesson:<7} {name:<46} {timed}")
+            continue
+        rate, warm_up = timed
+        if index == 0:
+            base = rate
+        ratio = f"{rate / base:6.2f}" if base else f"{'':>6}"
+        print(f"{lesson:<7} {name:<46} {rate:8.3g} {ratio} {warm_up:10.1f}", flush=True)
+    return base
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     budget = env.cpu_budget()
@@ -305,24 +424,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"vector code: ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN up to "
           f"{onednn_isa_cap()}")  # fmt: skip
     print(f"median of {args.repeats} runs of {args.steps} steps, after a warm-up run\n")
+    on_cpu = args.profile != "gpu"  # the arithmetic lines time CPU operators
     print(f"{'lesson':<7} {'setting':<46} {'steps/s':>8} {'x':>6} {'warm-up s':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for lesson in args.lessons:
             loop = lesson_loop(lesson, args.profile, Path(tmp) / lesson)
-            base = None
-            for name, setting in levers(budget, lesson, args.profile, args.compile).items():
-                if setting.get("arms"):
-                    arms_loop = arms_side_by_side(lesson_setting("04", "recipe", args.profile))
-                    timed = steps_per_second(arms_loop, args.steps, args.repeats, setting)
-                else:
-                    timed = steps_per_second(loop, args.steps, args.repeats, setting)
-                if isinstance(timed, str):
-                    print(f"{lesson:<7} {name:<46} {timed}")
-                    continue
-                rate, warm_up = timed
-                base = base or rate
-                print(f"{lesson:<7} {name:<46} {rate:8.3g} {rate / base:6.2f} {warm_up:10.1f}",
-                      flush=True)  # fmt: skip
+            baseline = print_lever_rows(lesson, loop, args, budget)
+            if baseline is not None and on_cpu:
+                with lever(threads=budget):  # the first row's setting, at the same moment
+                    work = arithmetic(loop, args.steps).describe(
+                        baseline, large_convolution_flops()
+                    )
+                print(f"{lesson:<7} {'arithmetic, first row':<46} {work}")
             wall = recorded_wall_time(lesson, args.profile)
             print(f"{lesson:<7} {'whole lesson, last recorded':<46} {wall}")
     return 0

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import runpy
+import time
 
 import pytest
 import torch
@@ -164,6 +165,32 @@ def test_course_speed_measures_every_lesson_and_lever(capsys):
         baseline = next(row for row in rows if row[0] == lesson and row[1] == "baseline")
         assert float(baseline[-3]) > 0 and float(baseline[-2]) == 1.0
         assert float(baseline[-1]) >= 0, "the warm-up run's seconds come last"
+        work = next(row for row in rows if row[0] == lesson and row[1] == "arithmetic,")
+        assert float(work[4]) > 0 and work[5:8] == ["GFLOP", "per", "step"], work
+        assert "convolutions and matrix products" in " ".join(work)
+
+
+def test_course_speed_counts_a_steps_flops_and_times_its_arithmetic():
+    script = bench_script("course_speed.py")
+    a, b = torch.randn(256, 128), torch.randn(128, 64)
+
+    def loop(steps: int) -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            torch.relu(a @ b)  # a matrix product, then an operator that is not arithmetic
+        return time.perf_counter() - start
+
+    work = script["arithmetic"](loop, steps=5)
+    assert work.flops_per_step == 2 * 256 * 128 * 64
+    assert 0 < work.kernel_seconds_per_step < loop(5) / 5 * 10
+    line = work.describe(steps_per_second=1000.0, large_conv_flops=1e10)
+    assert line.startswith("0.00 GFLOP per step at 4.2 GFLOP/s, 42% of a large convolution's 10")
+    assert script["large_convolution_flops"](repeats=1) > 0
+    arithmetic_operator = script["is_arithmetic_operator"]
+    for name in ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::addmm"):
+        assert arithmetic_operator(name), name
+    for name in ("aten::native_batch_norm", "aten::relu", "Optimizer.step#Adam.step"):
+        assert not arithmetic_operator(name), name
 
 
 def test_course_speed_quotes_a_lesson_time_only_from_the_same_profile(monkeypatch, tmp_path):
