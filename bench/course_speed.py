@@ -332,20 +332,22 @@ def large_convolution_flops(repeats: int = 9) -> float:
     """FLOP/s of one large 3x3 convolution (32 images of 64 channels at 32x32, no
     gradients) on the current threads: about what oneDNN attains on this CPU."""
     images, weight = torch.randn(32, 64, 32, 32), torch.randn(64, 64, 3, 3)
-    flops = 2 * images.numel() * weight[0].numel()  # a multiply-add per weight per pixel
     # glibc maps a block above its threshold fresh from the kernel, page faults and all, and
     # raises the threshold to the largest such block freed; a training loop soon has freed
     # big ones. Free one larger than the output first, so that it comes from the heap too.
     images.new_empty(2 * images.numel())  # dropped at once
     timings = []
     with torch.no_grad():
-        for _ in range(2):  # oneDNN picks and compiles its kernel on the first call
+        # Two untimed calls (oneDNN picks and compiles its kernel on the first); the first
+        # is counted, by the same formulas as the lessons' steps.
+        with FlopCount() as counter:
             torch.nn.functional.conv2d(images, weight, padding=1)
+        torch.nn.functional.conv2d(images, weight, padding=1)
         for _ in range(repeats):
             start = time.perf_counter()
             torch.nn.functional.conv2d(images, weight, padding=1)
             timings.append(time.perf_counter() - start)
-    return flops / statistics.median(timings)
+    return counter.total / statistics.median(timings)
 
 
 def recorded_wall_time(lesson: str, profile: str) -> str:
